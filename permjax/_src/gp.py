@@ -1,0 +1,222 @@
+"""Gaussian-process prediction of trained infinitely wide networks (SPEC §3, §5).
+
+An infinitely wide network trained by gradient descent on MSE is a Gaussian
+process over its random initialisation. With ``G`` the kernel that drives
+training (the NTK in the ``"ntk"`` regime, the NNGP kernel in the ``"nngp"``
+regime, i.e. Bayesian / readout-only training) and ``K`` the NNGP kernel of the
+initial function, the outputs at time ``t`` are::
+
+    f_t(x) = f_0(x) + T_t(x) (Y - f_0(X)),
+    T_t(x) = G(x, X) G_XX^{-1} (I - exp(-η t G_XX / |Y|))
+
+so the mean is ``T_t(x) Y`` and the covariance is
+``K(x,x') + T K_XX T'ᵀ - T K(X,x') - K(x,X) T'ᵀ``. ``t = None`` is ``t = ∞``
+(``T = G(x,X) G_XX^{-1}``). ``|Y|`` is the number of entries of ``y_train``:
+``t`` steps of size ``η`` on ``0.5 * mean((f - y)**2)`` (neural-tangents'
+convention).
+
+Two backends compute the same thing: ``"nt"`` uses neural-tangents (through
+:mod:`permjax._src.nt_compat`), ``"closed_form"`` uses
+:mod:`permjax._src.kernels` in plain ``jnp``. :func:`symmetric_gp` gives the
+O(1)-per-``(k, n)`` closed form ``α_n, β_n, σ²_n`` of the permutation task.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from permjax._src import kernels as kernels_lib
+from permjax._src.models import MLPSpec
+
+REGIMES = ("ntk", "nngp")
+BACKENDS = ("nt", "closed_form")
+
+
+class GPPrediction(NamedTuple):
+  """Posterior of the trained network's outputs (float64 numpy arrays).
+
+  Attributes:
+    mean: ``(n_test, out_dim)`` mean.
+    cov: ``(n_test, n_test)`` covariance, shared by every output coordinate
+      (the coordinates are independent).
+  """
+  mean: np.ndarray
+  cov: np.ndarray
+
+
+def _check_choice(name, value, allowed):
+  if value not in allowed:
+    raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+
+
+def _check_time(t, learning_rate):
+  if t is not None:
+    t_arr = np.asarray(t, dtype=np.float64)
+    if t_arr.ndim != 0 or not np.isfinite(t_arr) or t_arr < 0:
+      raise ValueError(f"t must be None (infinite time) or a finite scalar "
+                       f">= 0, got {t!r}")
+  if not (np.isfinite(learning_rate) and learning_rate > 0):
+    raise ValueError(f"learning_rate must be finite and > 0, "
+                     f"got {learning_rate!r}")
+
+
+def _as_f64_2d(name, x, width=None):
+  arr = jnp.asarray(x, jnp.float64)
+  if arr.ndim != 2:
+    raise ValueError(f"{name} must be 2-D (num, features), got shape "
+                     f"{arr.shape}")
+  if width is not None and arr.shape[1] != width:
+    raise ValueError(f"{name} has {arr.shape[1]} columns, expected {width}")
+  if not bool(jnp.all(jnp.isfinite(arr))):
+    raise ValueError(f"{name} holds non-finite values")
+  return arr
+
+
+def _transfer(g_xx, g_tx, t, learning_rate, size):
+  """T_t = G(x,X) G_XX^{-1} (I - exp(-η t G_XX/size)), ``(n_test, n_train)``."""
+  evals, evecs = jnp.linalg.eigh(g_xx)
+  if t is None:
+    return jnp.linalg.solve(g_xx, g_tx.T).T
+  evals = jnp.maximum(evals, 0.0)
+  factor = -jnp.expm1(-evals * (learning_rate * t) / size) / evals
+  return ((g_tx @ evecs) * factor) @ evecs.T
+
+
+def _closed_form(spec, x_train, y_train, x_test, t, learning_rate, regime):
+  train = kernels_lib.kernel_matrices(spec, x_train)
+  test_train = kernels_lib.kernel_matrices(spec, x_test, x_train)
+  test_test = kernels_lib.kernel_matrices(spec, x_test)
+  g_xx = getattr(train, regime)
+  g_tx = getattr(test_train, regime)
+  tmat = _transfer(g_xx, g_tx, t, learning_rate, y_train.size)
+  mean = tmat @ y_train
+  cross = tmat @ test_train.nngp.T
+  cov = test_test.nngp + tmat @ train.nngp @ tmat.T - cross - cross.T
+  return GPPrediction(mean, cov)
+
+
+def _nt(spec, x_train, y_train, x_test, t, learning_rate, regime):
+  from permjax._src.nt_compat import nt  # pylint: disable=import-outside-toplevel
+  kernel_fn = spec.nt_triple(y_train.shape[1]).kernel_fn
+  predict_fn = nt.predict.gradient_descent_mse_ensemble(
+      kernel_fn, x_train, y_train, learning_rate=learning_rate, diag_reg=0.0)
+  out = predict_fn(t, x_test, regime, compute_cov=True)
+  return GPPrediction(out.mean, out.covariance)
+
+
+def gp_predict(spec: MLPSpec, x_train, y_train, x_test, *, t=None,
+               learning_rate: float = 1.0, backend: str = "nt",
+               regime: str = "ntk") -> GPPrediction:
+  """Mean and covariance of the trained infinitely wide network, float64.
+
+  Args:
+    spec: the architecture (its kernels define the GP).
+    x_train: ``(n_train, d)`` training inputs.
+    y_train: ``(n_train, out_dim)`` training targets.
+    x_test: ``(n_test, d)`` test inputs.
+    t: training time in steps of size ``learning_rate`` on
+      ``0.5 * mean((f - y)**2)``; None means infinite time.
+    learning_rate: GD step size (only used for finite ``t``).
+    backend: ``"nt"`` (neural-tangents) or ``"closed_form"`` (plain jnp).
+    regime: ``"ntk"`` (gradient descent on all layers) or ``"nngp"``
+      (NNGP-kernel regression: readout-only training / Bayesian posterior,
+      which wide standard-parameterization nets follow).
+
+  Returns:
+    :class:`GPPrediction` with ``mean (n_test, out_dim)`` and
+    ``cov (n_test, n_test)``.
+
+  Example:
+    >>> import numpy as np
+    >>> from permjax._src import task
+    >>> train = task.training_set([1, 2, 3, 4, 0])
+    >>> test = task.make_examples([1, 2, 3, 4, 0], [[1, 1, 0, 0, 0]])
+    >>> pred = gp_predict(MLPSpec(width=1), train.x, train.y, test.x,
+    ...                   backend="closed_form")
+    >>> np.round(np.asarray(pred.mean), 6)
+    array([[-0.01464 ,  0.560632,  0.560632, -0.01464 , -0.01464 ]])
+    >>> round(float(pred.cov[0, 0]), 6)
+    0.013235
+  """
+  _check_choice("backend", backend, BACKENDS)
+  _check_choice("regime", regime, REGIMES)
+  _check_time(t, learning_rate)
+  with jax.enable_x64(True):
+    x_train = _as_f64_2d("x_train", x_train)
+    y_train = _as_f64_2d("y_train", y_train)
+    x_test = _as_f64_2d("x_test", x_test, x_train.shape[1])
+    if y_train.shape[0] != x_train.shape[0]:
+      raise ValueError(f"x_train has {x_train.shape[0]} rows but y_train has "
+                       f"{y_train.shape[0]}")
+    fn = _nt if backend == "nt" else _closed_form
+    mean, cov = fn(spec, x_train, y_train, x_test, t, float(learning_rate),
+                   regime)
+    return GPPrediction(np.asarray(mean, np.float64),
+                        np.asarray(cov, np.float64))
+
+
+class SymmetricGP(NamedTuple):
+  """Closed-form GP statistics of one test input with ``n`` ones (t = ∞).
+
+  Attributes:
+    alpha: mean of each output bit whose target is 1.
+    beta: mean of each output bit whose target is 0 (< 0 for n >= 2).
+    sigma2: variance of every output coordinate.
+  """
+  alpha: np.ndarray
+  beta: np.ndarray
+  sigma2: np.ndarray
+
+
+def symmetric_gp(k, n, *, spec: MLPSpec | None = None, regime: str = "ntk",
+                 normalize: bool = True) -> SymmetricGP:
+  """``α_n, β_n, σ²_n`` of the permutation task in O(1) per ``(k, n)``.
+
+  By symmetry the GP of SPEC §5 depends on a test input only through its
+  number of ones ``n`` and on whether the target bit is 1. With ``G`` the
+  training kernel (``pI + qJ`` on ``I_k``), ``u, v`` its values between the
+  test input and a training input inside / outside the support, and
+  ``s = n u + (k - n) v``::
+
+      α = (u - q s / (p + k q)) / p,   β = (v - q s / (p + k q)) / p
+      σ² = K(x,x) - 2 (n α u_K + (k-n) β v_K)
+           + p_K (n α² + (k-n) β²) + q_K (n α + (k-n) β)²
+
+  Args:
+    k: permutation size (array-like; broadcasts against ``n``).
+    n: number of ones, ``1..k``.
+    spec: architecture; default ``MLPSpec(width=1)`` (ReLU, no bias, NTK
+      parameterization: the theory's network).
+    regime: ``"ntk"`` or ``"nngp"``.
+    normalize: whether test inputs are L2-normalised.
+
+  Returns:
+    :class:`SymmetricGP` of float64 numpy arrays with the broadcast shape.
+
+  Example:
+    >>> s = symmetric_gp(10, 5)
+    >>> [round(float(v), 6) for v in s]
+    [0.28373, -0.040712, 0.012505]
+  """
+  _check_choice("regime", regime, REGIMES)
+  spec = MLPSpec(width=1) if spec is None else spec
+  nngp, ntk = kernels_lib.symmetric_kernel_values(spec, k, n,
+                                                  normalize=normalize)
+  g = ntk if regime == "ntk" else nngp
+  k = np.asarray(k, np.float64)
+  n = np.asarray(n, np.float64)
+  p, q = g.diag - g.off, g.off
+  s = n * g.inside + (k - n) * g.outside
+  shift = q * s / (p + k * q)
+  alpha = (g.inside - shift) / p
+  beta = (g.outside - shift) / p
+  pk, qk = nngp.diag - nngp.off, nngp.off
+  sigma2 = (nngp.test - 2 * (n * alpha * nngp.inside
+                             + (k - n) * beta * nngp.outside)
+            + pk * (n * alpha**2 + (k - n) * beta**2)
+            + qk * (n * alpha + (k - n) * beta)**2)
+  return SymmetricGP(alpha, beta, np.maximum(sigma2, 0.0))

@@ -1,0 +1,195 @@
+"""One architecture spec, two views: a pure Flax model and its nt kernel triple.
+
+``MLPSpec`` describes a fully connected network ``k -> width -> ... -> k``
+(``depth`` hidden layers). From the same spec it builds
+
+* ``spec.flax_model(out_dim)``: a ``flax.linen`` module (pure ``init`` /
+  ``apply``) in NTK or standard parameterization;
+* ``spec.nt_triple(out_dim)``: neural-tangents' ``(init_fn, apply_fn,
+  kernel_fn)`` for the same architecture,
+
+so the finite network and its infinite-width kernel cannot drift apart.
+
+Parameterizations (SPEC §2):
+
+* ``"ntk"``: every parameter ``N(0, 1)``; a dense layer computes
+  ``W_std / sqrt(fan_in) * x @ W + b_std * b``.
+* ``"standard"``: ``W ~ N(0, W_std^2 / fan_in)`` (explicit, non-truncated),
+  ``b ~ N(0, b_std^2)`` (``b_std = 0`` gives zero-initialised biases that are
+  still trained); a dense layer computes ``x @ W + b``.
+
+``b_std=None`` means the layers have no bias at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Callable, NamedTuple
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+ACTIVATIONS = ("relu", "erf")
+PARAMETERIZATIONS = ("ntk", "standard")
+
+
+def _activation_fn(name: str) -> Callable[[jax.Array], jax.Array]:
+  if name == "relu":
+    return jax.nn.relu
+  if name == "erf":
+    return jax.lax.erf
+  raise ValueError(f"activation must be one of {ACTIVATIONS}, got {name!r}")
+
+
+class NTTriple(NamedTuple):
+  """neural-tangents' ``(init_fn, apply_fn, kernel_fn)`` for one architecture."""
+  init_fn: Callable
+  apply_fn: Callable
+  kernel_fn: Callable
+
+
+class DenseLayer(nn.Module):
+  """A dense layer in NTK or standard parameterization.
+
+  Attributes:
+    features: output width.
+    W_std: weight scale ``sigma_w``.
+    b_std: bias scale ``sigma_b``, or None for no bias.
+    parameterization: ``"ntk"`` or ``"standard"``.
+    param_dtype: dtype of the parameters.
+  """
+  features: int
+  W_std: float = 1.0
+  b_std: float | None = None
+  parameterization: str = "ntk"
+  param_dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x: jax.Array) -> jax.Array:
+    fan_in = x.shape[-1]
+    if self.parameterization == "ntk":
+      w = self.param("kernel", nn.initializers.normal(1.0),
+                     (fan_in, self.features), self.param_dtype)
+      y = (x @ w) * (self.W_std / math.sqrt(fan_in))
+      if self.b_std is not None:
+        b = self.param("bias", nn.initializers.normal(1.0), (self.features,),
+                       self.param_dtype)
+        y = y + self.b_std * b
+      return y
+    w = self.param("kernel",
+                   nn.initializers.normal(self.W_std / math.sqrt(fan_in)),
+                   (fan_in, self.features), self.param_dtype)
+    y = x @ w
+    if self.b_std is not None:
+      b = self.param("bias", nn.initializers.normal(self.b_std),
+                     (self.features,), self.param_dtype)
+      y = y + b
+    return y
+
+
+class MLP(nn.Module):
+  """The Flax view of an :class:`MLPSpec`: ``depth`` hidden layers, then a readout."""
+  spec: "MLPSpec"
+  out_dim: int
+  param_dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x: jax.Array) -> jax.Array:
+    s = self.spec
+    act = _activation_fn(s.activation)
+    for i in range(s.depth):
+      x = DenseLayer(s.width, s.W_std, s.b_std, s.parameterization,
+                     self.param_dtype, name=f"hidden_{i}")(x)
+      x = act(x)
+    return DenseLayer(self.out_dim, s.W_std, s.b_std, s.parameterization,
+                      self.param_dtype, name="readout")(x)
+
+
+@dataclasses.dataclass(frozen=True)
+class MLPSpec:
+  """A fully connected network and its infinite-width limit, from one spec.
+
+  Attributes:
+    width: hidden width ``m`` (ignored by the NTK-parameterization kernels,
+      used by the standard-parameterization NTK, which grows with ``m``).
+    depth: number of hidden layers (the paper's network has 1).
+    activation: ``"relu"`` or ``"erf"``.
+    W_std: weight scale ``sigma_w``.
+    b_std: bias scale ``sigma_b``; None for no biases.
+    parameterization: ``"ntk"`` or ``"standard"``.
+
+  Example:
+    >>> import jax, jax.numpy as jnp
+    >>> spec = MLPSpec(width=64)
+    >>> model = spec.flax_model(out_dim=3)
+    >>> params = model.init(jax.random.key(0), jnp.eye(3))
+    >>> model.apply(params, jnp.eye(3)).shape
+    (3, 3)
+    >>> init_fn, apply_fn, kernel_fn = spec.nt_triple(out_dim=3)
+    >>> round(float(kernel_fn(jnp.eye(4), None, "ntk")[0, 0]), 6)
+    0.25
+  """
+  width: int
+  depth: int = 1
+  activation: str = "relu"
+  W_std: float = 1.0
+  b_std: float | None = None
+  parameterization: str = "ntk"
+
+  def __post_init__(self):
+    if (isinstance(self.width, bool) or not isinstance(self.width, int)
+        or self.width < 1):
+      raise ValueError(f"width must be an integer >= 1, got {self.width!r}")
+    if (isinstance(self.depth, bool) or not isinstance(self.depth, int)
+        or self.depth < 1):
+      raise ValueError(f"depth (hidden layers) must be an integer >= 1, "
+                       f"got {self.depth!r}")
+    if self.activation not in ACTIVATIONS:
+      raise ValueError(f"activation must be one of {ACTIVATIONS}, "
+                       f"got {self.activation!r}")
+    if self.parameterization not in PARAMETERIZATIONS:
+      raise ValueError(f"parameterization must be one of {PARAMETERIZATIONS},"
+                       f" got {self.parameterization!r}")
+    if not (isinstance(self.W_std, (int, float)) and self.W_std > 0
+            and math.isfinite(self.W_std)):
+      raise ValueError(f"W_std must be a finite number > 0, got {self.W_std!r}")
+    if self.b_std is not None and not (
+        isinstance(self.b_std, (int, float)) and self.b_std >= 0
+        and math.isfinite(self.b_std)):
+      raise ValueError(f"b_std must be None (no bias) or a finite number >= 0,"
+                       f" got {self.b_std!r}")
+
+  def replace(self, **changes) -> "MLPSpec":
+    """A copy with some fields changed."""
+    return dataclasses.replace(self, **changes)
+
+  def to_dict(self) -> dict:
+    return dataclasses.asdict(self)
+
+  def flax_model(self, out_dim: int, param_dtype: Any = jnp.float32) -> MLP:
+    """The finite network as a pure Flax module.
+
+    Args:
+      out_dim: number of outputs (``k`` for the permutation task).
+      param_dtype: parameter dtype (float32 for training, float64 for checks).
+
+    Returns:
+      an ``MLP`` module; ``model.init(key, x)`` and ``model.apply(params, x)``
+      map ``(batch, k)`` inputs to ``(batch, out_dim)`` outputs.
+    """
+    return MLP(self, int(out_dim), param_dtype)
+
+  def nt_triple(self, out_dim: int) -> NTTriple:
+    """neural-tangents' ``(init_fn, apply_fn, kernel_fn)`` for this spec."""
+    from permjax._src.nt_compat import nt  # pylint: disable=import-outside-toplevel
+    stax = nt.stax
+    act = {"relu": stax.Relu, "erf": stax.Erf}[self.activation]
+    layers = []
+    for _ in range(self.depth):
+      layers += [stax.Dense(self.width, W_std=self.W_std, b_std=self.b_std,
+                            parameterization=self.parameterization), act()]
+    layers.append(stax.Dense(int(out_dim), W_std=self.W_std, b_std=self.b_std,
+                             parameterization=self.parameterization))
+    return NTTriple(*stax.serial(*layers))
