@@ -1,0 +1,78 @@
+"""permjax: exact learning of permutations with wide ReLU networks, in JAX.
+
+Reproduces and extends arXiv 2502.16763v1 (Giapitzakis, Back de Luca,
+Fountoulakis, 2025): a two-layer ReLU network trained by gradient descent on
+the k standard basis vectors learns a fixed permutation of every nonzero binary
+input; its infinite-width limit is a Gaussian process whose mean has the sign
+pattern of the answer, and averaging N trained networks then rounding at 0 is
+exact with high probability.
+
+The public API, by concept (each lives in one private module):
+
+* task data: :func:`validate_permutation`, :func:`random_permutation`,
+  :func:`training_set`, :func:`random_inputs`, :func:`inputs_with_n_ones`,
+  :func:`all_inputs` and their chunked iterators;
+* models: :class:`MLPSpec`, one spec giving a Flax model and its
+  neural-tangents ``(init_fn, apply_fn, kernel_fn)``;
+* kernels: :func:`kernel_matrices` (closed-form NNGP/NTK, float64);
+* GP prediction: :func:`gp_predict` (``backend="nt" | "closed_form"``,
+  ``regime="ntk" | "nngp"``), :func:`symmetric_gp` (α_n, β_n, σ²_n);
+* ensemble complexity: :func:`ensemble_size`, :func:`paper_style_bound`,
+  :func:`paper_figure_bound`, :func:`worst_n`, :func:`worst_ratio`.
+
+``permjax.nt`` is neural-tangents, patched to run on the installed JAX (it is
+imported on first use).
+"""
+
+from permjax._src.complexity import binding_n
+from permjax._src.complexity import ensemble_size
+from permjax._src.complexity import log_fail_probability
+from permjax._src.complexity import paper_figure_bound
+from permjax._src.complexity import paper_style_bound
+from permjax._src.complexity import worst_n
+from permjax._src.complexity import worst_ratio
+from permjax._src.gp import gp_predict
+from permjax._src.gp import GPPrediction
+from permjax._src.gp import symmetric_gp
+from permjax._src.gp import SymmetricGP
+from permjax._src.kernels import kappa0
+from permjax._src.kernels import kappa1
+from permjax._src.kernels import kernel_matrices
+from permjax._src.kernels import KernelPair
+from permjax._src.kernels import symmetric_kernel_values
+from permjax._src.models import MLPSpec
+from permjax._src.models import NTTriple
+from permjax._src.task import all_inputs
+from permjax._src.task import apply_permutation
+from permjax._src.task import count_inputs
+from permjax._src.task import Examples
+from permjax._src.task import inputs_with_n_ones
+from permjax._src.task import iter_all_inputs
+from permjax._src.task import iter_inputs_with_n_ones
+from permjax._src.task import make_examples
+from permjax._src.task import permutation_matrix
+from permjax._src.task import random_inputs
+from permjax._src.task import random_permutation
+from permjax._src.task import training_set
+from permjax._src.task import validate_permutation
+
+__version__ = "0.1.0"
+
+__all__ = (
+    "Examples", "GPPrediction", "KernelPair", "MLPSpec", "NTTriple",
+    "SymmetricGP", "all_inputs", "apply_permutation", "binding_n",
+    "count_inputs", "ensemble_size", "gp_predict", "inputs_with_n_ones",
+    "iter_all_inputs", "iter_inputs_with_n_ones", "kappa0", "kappa1",
+    "kernel_matrices", "log_fail_probability", "make_examples",
+    "paper_figure_bound", "paper_style_bound", "permutation_matrix",
+    "random_inputs", "random_permutation", "symmetric_gp",
+    "symmetric_kernel_values", "training_set", "validate_permutation",
+    "worst_n", "worst_ratio",
+)
+
+
+def __getattr__(name):
+  if name == "nt":
+    from permjax._src.nt_compat import nt  # pylint: disable=import-outside-toplevel
+    return nt
+  raise AttributeError(f"module 'permjax' has no attribute {name!r}")

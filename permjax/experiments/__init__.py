@@ -1,0 +1,1 @@
+"""Experiments built on the permjax library (thin entry points)."""
