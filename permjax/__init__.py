@@ -14,7 +14,8 @@ The public API, by concept (each lives in one private module):
   :func:`all_inputs` and their chunked iterators;
 * models: :class:`MLPSpec`, one spec giving a Flax model and its
   neural-tangents ``(init_fn, apply_fn, kernel_fn)``;
-* kernels: :func:`kernel_matrices` (closed-form NNGP/NTK, float64);
+* kernels: :func:`kernel_matrices` (closed-form NNGP/NTK, float64),
+  :func:`empirical_ntk` (a finite network's tangent kernel);
 * GP prediction: :func:`gp_predict` (``backend="nt" | "closed_form"``,
   ``regime="ntk" | "nngp"``), :func:`symmetric_gp` (α_n, β_n, σ²_n);
 * ensemble complexity: :func:`ensemble_size`, :func:`paper_style_bound`,
@@ -35,6 +36,7 @@ from permjax._src.gp import gp_predict
 from permjax._src.gp import GPPrediction
 from permjax._src.gp import symmetric_gp
 from permjax._src.gp import SymmetricGP
+from permjax._src.kernels import empirical_ntk
 from permjax._src.kernels import kappa0
 from permjax._src.kernels import kappa1
 from permjax._src.kernels import kernel_matrices
@@ -61,7 +63,7 @@ __version__ = "0.1.0"
 __all__ = (
     "Examples", "GPPrediction", "KernelPair", "MLPSpec", "NTTriple",
     "SymmetricGP", "all_inputs", "apply_permutation", "binding_n",
-    "count_inputs", "ensemble_size", "gp_predict", "inputs_with_n_ones",
+    "count_inputs", "empirical_ntk", "ensemble_size", "gp_predict", "inputs_with_n_ones",
     "iter_all_inputs", "iter_inputs_with_n_ones", "kappa0", "kappa1",
     "kernel_matrices", "log_fail_probability", "make_examples",
     "paper_figure_bound", "paper_style_bound", "permutation_matrix",

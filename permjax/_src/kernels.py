@@ -19,6 +19,7 @@ permutation task in O(1) per ``(k, n)``.
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import jax
@@ -120,8 +121,8 @@ def kernel_matrices(spec: MLPSpec, x1, x2=None) -> KernelPair:
     x2: ``(n2, d)`` inputs, or None for ``x1``.
 
   Returns:
-    ``KernelPair`` of ``(n1, n2)`` float64 matrices (per output coordinate;
-    the full kernel is this times ``I_out``).
+    ``KernelPair`` of ``(n1, n2)`` float64 numpy matrices (per output
+    coordinate; the full kernel is this times ``I_out``).
 
   Example:
     >>> import jax.numpy as jnp
@@ -135,9 +136,17 @@ def kernel_matrices(spec: MLPSpec, x1, x2=None) -> KernelPair:
     if x1.ndim != 2 or x2.ndim != 2 or x1.shape[1] != x2.shape[1]:
       raise ValueError(f"inputs must be (n1, d) and (n2, d), got {x1.shape} "
                        f"and {x2.shape}")
-    xx1 = jnp.sum(x1**2, axis=1)[:, None]
-    xx2 = jnp.sum(x2**2, axis=1)[None, :]
-    return kernel_from_inner_products(spec, xx1, xx2, x1 @ x2.T, x1.shape[1])
+    pair = kernel_matrices_jnp(spec, x1, x2)
+    return KernelPair(np.asarray(pair.nngp), np.asarray(pair.ntk))
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def kernel_matrices_jnp(spec: MLPSpec, x1: jax.Array, x2: jax.Array
+                        ) -> KernelPair:
+  """Jitted, traceable core of :func:`kernel_matrices` (``(n1, d), (n2, d)``)."""
+  xx1 = jnp.sum(x1**2, axis=1)[:, None]
+  xx2 = jnp.sum(x2**2, axis=1)[None, :]
+  return kernel_from_inner_products(spec, xx1, xx2, x1 @ x2.T, x1.shape[1])
 
 
 class SymmetricKernelValues(NamedTuple):
@@ -190,3 +199,35 @@ def symmetric_kernel_values(spec: MLPSpec, k, n, *, normalize: bool = True
   ntk = SymmetricKernelValues(*[p.ntk for p in pairs])
   return nngp, ntk
 
+
+
+def empirical_ntk(apply_fn, params, x1, x2=None) -> jax.Array:
+  """The finite network's tangent kernel ``J(x1) J(x2)ᵀ`` over all parameters.
+
+  Args:
+    apply_fn: ``(params, x) -> (batch, out_dim)``, e.g. a Flax ``model.apply``.
+    params: the parameter pytree.
+    x1: ``(n1, d)`` inputs.
+    x2: ``(n2, d)`` inputs, or None for ``x1``.
+
+  Returns:
+    ``(n1, n2, out_dim, out_dim)`` array: entry ``[a, b, i, j]`` is
+    ``<∂f_i(x1_a)/∂θ, ∂f_j(x2_b)/∂θ>``.
+
+  Example:
+    >>> import jax, jax.numpy as jnp
+    >>> model = MLPSpec(width=8).flax_model(out_dim=2)
+    >>> params = model.init(jax.random.key(0), jnp.ones((1, 3)))
+    >>> empirical_ntk(model.apply, params, jnp.eye(3)).shape
+    (3, 3, 2, 2)
+  """
+  def jac(x):
+    tree = jax.jacrev(apply_fn)(params, x)   # leaves: (n, out, *param_shape)
+    leaves = jax.tree_util.tree_leaves(tree)
+    return jnp.concatenate(
+        [leaf.reshape(leaf.shape[0], leaf.shape[1], -1) for leaf in leaves],
+        axis=-1)
+
+  j1 = jac(x1)
+  j2 = j1 if x2 is None else jac(x2)
+  return jnp.einsum("aip,bjp->abij", j1, j2)

@@ -1,0 +1,102 @@
+"""neural-tangents runs on the pinned JAX through permjax's compat module."""
+
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import permjax
+from permjax._src import nt_compat
+from permjax._src.nt_compat import nt
+
+# SPEC §4 golden values at k = 4: NTK diag 1/4, off-diagonal b/k = 1/(8π),
+# NNGP diag 1/8.
+GOLDEN_K4 = {"ntk_diag": 0.25, "ntk_off": 0.0397887, "nngp_diag": 0.125}
+
+
+def test_patches_are_listed_with_reasons():
+  assert nt_compat.PATCHES, "on JAX 0.10 at least jax.core.Jaxpr must be patched"
+  assert all(":" in p for p in nt_compat.PATCHES)
+  assert any("jax.core.Jaxpr" in p for p in nt_compat.PATCHES)
+
+
+def test_patched_symbols_resolve():
+  import jax.core
+  import jax.extend.core
+  from jax.interpreters import ad
+  import jax.util  # recreated by the compat module when JAX removed it
+  assert jax.core.Jaxpr is jax.extend.core.Jaxpr
+  assert jax.util.safe_zip([1, 2], [3, 4]) == [(1, 3), (2, 4)]
+  with pytest.raises(ValueError, match="length mismatch"):
+    jax.util.safe_map(lambda a, b: a, [1], [1, 2])
+  assert hasattr(ad, "zeros_like_p")
+
+
+def test_import_does_not_load_tensorflow():
+  code = ("import sys, permjax; nt = permjax.nt; "
+          "nt.stax.serial(nt.stax.Dense(3), nt.stax.Relu()); "
+          "print('tensorflow' in sys.modules)")
+  out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                       text=True, check=True)
+  assert out.stdout.strip() == "False"
+
+
+def test_permjax_nt_is_the_patched_module():
+  assert permjax.nt is nt
+
+
+def test_stax_kernel_golden_values():
+  _, _, kernel_fn = nt.stax.serial(nt.stax.Dense(512), nt.stax.Relu(),
+                                   nt.stax.Dense(4))
+  with jax.enable_x64(True):
+    kern = kernel_fn(jnp.eye(4, dtype=jnp.float64), None, ("nngp", "ntk"))
+    np.testing.assert_allclose(kern.ntk[0, 0], GOLDEN_K4["ntk_diag"], atol=1e-7)
+    np.testing.assert_allclose(kern.ntk[0, 1], GOLDEN_K4["ntk_off"], atol=1e-7)
+    np.testing.assert_allclose(kern.nngp[0, 0], GOLDEN_K4["nngp_diag"],
+                               atol=1e-7)
+
+
+def _predictor(k=5):
+  perm = [1, 2, 3, 4, 0]
+  train = permjax.training_set(perm)
+  kernel_fn = permjax.MLPSpec(width=1).nt_triple(k).kernel_fn
+  return nt.predict.gradient_descent_mse_ensemble(
+      kernel_fn, train.x, train.y, diag_reg=0.0)
+
+
+def test_gradient_descent_mse_ensemble_under_jit_and_vmap():
+  with jax.enable_x64(True):
+    predict = _predictor()
+    x = permjax.inputs_with_n_ones([1, 2, 3, 4, 0], 2).x
+    eager = predict(None, x, "ntk", compute_cov=True)
+    jitted = jax.jit(lambda x: predict(None, x, "ntk", compute_cov=True))(x)
+    vmapped = jax.vmap(lambda xi: predict(None, xi[None], "ntk").ravel())(x)
+    finite = jax.jit(lambda t: predict(t, x, "ntk"))(50.0)
+    np.testing.assert_allclose(jitted.mean, eager.mean, atol=1e-12)
+    np.testing.assert_allclose(jitted.covariance, eager.covariance, atol=1e-12)
+    np.testing.assert_allclose(vmapped, eager.mean, atol=1e-12)
+    assert np.all(np.isfinite(finite)) and not np.allclose(finite, eager.mean)
+    # SPEC §5 oracle: k = 5, n = 2: α = 0.560632, β = -0.014640.
+    np.testing.assert_allclose(np.sort(np.unique(np.round(eager.mean, 6))),
+                               [-0.014640, 0.560632], atol=1e-6)
+
+
+def test_empirical_ntk_fn_matches_permjax_jacobian_ntk(key):
+  spec = permjax.MLPSpec(width=64)
+  init_fn, apply_fn, _ = spec.nt_triple(3)
+  _, params = init_fn(key, (1, 3))
+  x = jnp.eye(3)
+  ours = permjax.empirical_ntk(apply_fn, params, x)
+  theirs = nt.empirical_ntk_fn(apply_fn, trace_axes=())(x, x, params)
+  np.testing.assert_allclose(theirs, ours, rtol=1e-5, atol=1e-6)
+
+
+def test_max_learning_rate_uses_scipy_path():
+  k = 6
+  ntk = permjax.kernel_matrices(permjax.MLPSpec(width=1), np.eye(k)).ntk
+  lr = nt.predict.max_learning_rate(ntk)
+  lam = np.linalg.eigvalsh(ntk)[-1]
+  np.testing.assert_allclose(lr, 2 * k / lam, rtol=1e-6)
