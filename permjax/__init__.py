@@ -27,6 +27,7 @@ imported on first use).
 
 from permjax._src.complexity import binding_n
 from permjax._src.complexity import ensemble_size
+from permjax._src.complexity import ensemble_size_enumerated
 from permjax._src.complexity import log_fail_probability
 from permjax._src.complexity import paper_figure_bound
 from permjax._src.complexity import paper_style_bound
@@ -63,7 +64,8 @@ __version__ = "0.1.0"
 __all__ = (
     "Examples", "GPPrediction", "KernelPair", "MLPSpec", "NTTriple",
     "SymmetricGP", "all_inputs", "apply_permutation", "binding_n",
-    "count_inputs", "empirical_ntk", "ensemble_size", "gp_predict", "inputs_with_n_ones",
+    "count_inputs", "empirical_ntk", "ensemble_size",
+    "ensemble_size_enumerated", "gp_predict", "inputs_with_n_ones",
     "iter_all_inputs", "iter_inputs_with_n_ones", "kappa0", "kappa1",
     "kernel_matrices", "log_fail_probability", "make_examples",
     "paper_figure_bound", "paper_style_bound", "permutation_matrix",

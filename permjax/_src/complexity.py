@@ -454,3 +454,74 @@ def paper_figure_bound(k, *, delta: float = 1e-4, regime: str = "ntk",
   stats = symmetric_gp(ks, np.full(ks.shape, 2.0), spec=spec, regime=regime)
   out = 8.0 * stats.sigma2 / stats.beta**2 * np.log(2.0 * ks / delta)
   return float(out) if out.ndim == 0 else out
+
+
+def ensemble_size_enumerated(perm, *, target: float = 0.9,
+                             regime: str = "ntk", scope: str = "input",
+                             n: int | None = None,
+                             spec: MLPSpec | None = None,
+                             backend: str = "nt",
+                             max_inputs: int = 1 << 14) -> int:
+  """Reference path: :func:`ensemble_size` by enumerating inputs one by one.
+
+  Computes every input's GP mean and variance with :func:`gp_predict` (by
+  default through neural-tangents), then searches the smallest ``N`` with
+  ``max_x P_fail(x) <= δ`` (``scope="input"``, inputs with ``n`` ones) or
+  ``Σ_x P_fail(x) <= δ`` (``scope="all"``, the union bound over all inputs).
+  It uses no symmetry, so it checks the grouped closed form; it costs
+  ``O(2^k)`` and is meant for small ``k``.
+
+  Args:
+    perm: the permutation (the answer must not depend on it).
+    target, regime, scope, n, spec: as in :func:`ensemble_size`.
+    backend: ``gp_predict`` backend.
+    max_inputs: refuse to enumerate more inputs than this.
+
+  Returns:
+    the ensemble size, an int.
+
+  Example:
+    >>> ensemble_size_enumerated([1, 2, 3, 4, 0])
+    205
+  """
+  from permjax._src import gp as gp_lib  # pylint: disable=import-outside-toplevel
+  from permjax._src import task as task_lib  # pylint: disable=import-outside-toplevel
+  target = _check_target(target)
+  _check_regime(regime)
+  if scope not in SCOPES:
+    raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
+  perm = task_lib.validate_permutation(perm)
+  spec = MLPSpec(width=1) if spec is None else spec
+  train = task_lib.training_set(perm)
+  if scope == "input":
+    test = task_lib.inputs_with_n_ones(perm, 2 if n is None else n,
+                                       max_inputs=max_inputs)
+  else:
+    test = task_lib.all_inputs(perm, max_inputs=max_inputs)
+  pred = gp_lib.gp_predict(spec, train.x, train.y, test.x, backend=backend,
+                           regime=regime)
+  var = np.maximum(np.diag(pred.cov), 0.0)
+  sigma = np.sqrt(var)[:, None]
+  signed = np.where(test.y == 1, pred.mean, -pred.mean)
+  exact = var <= 1e-10 * var.max()  # training points: interpolated exactly
+  wrong = (pred.mean > 1e-10) != (test.y == 1)  # rounding at a tiny threshold
+  if np.any(exact[:, None] & wrong):
+    raise ValueError("an interpolated input has a wrong deterministic output")
+  delta = 1.0 - target
+
+  def fail(N):
+    z = signed[~exact] * np.sqrt(N) / sigma[~exact]
+    per_input = -np.expm1(special.log_ndtr(z).sum(axis=1))
+    return per_input.max() if scope == "input" else per_input.sum()
+
+  if fail(1) <= delta:
+    return 1
+  lo, hi = 1, 2
+  while fail(hi) > delta:
+    lo, hi = hi, hi * 2
+    if hi > MAX_ENSEMBLE:
+      raise ValueError("no ensemble size reaches the target")
+  while hi - lo > 1:
+    mid = (lo + hi) // 2
+    lo, hi = (lo, mid) if fail(mid) <= delta else (mid, hi)
+  return hi

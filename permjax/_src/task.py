@@ -262,7 +262,12 @@ def random_inputs(key: jax.Array, perm, n: int, num: int, *,
 
 
 def count_inputs(k: int, n: int | None = None) -> int:
-  """Number of binary inputs with ``n`` ones, or all ``2^k - 1`` if ``n`` is None."""
+  """Number of binary inputs with ``n`` ones, or all ``2^k - 1`` if ``n`` is None.
+
+  Example:
+    >>> count_inputs(10, 2), count_inputs(10)
+    (45, 1023)
+  """
   k = check_k(k)
   if n is None:
     return (1 << k) - 1
