@@ -352,7 +352,7 @@ def binding_n(k: int, N: int, *, regime: str = "ntk",
 
   Example:
     >>> binding_n(30, ensemble_size(30, scope="all"))
-    3
+    2
   """
   groups = _AllInputs(_ks([k]), spec, regime)
   return int(groups.binding_n([N])[0])
@@ -370,7 +370,7 @@ def worst_ratio(k, *, regime: str = "ntk", spec: MLPSpec | None = None):
   Example:
     >>> ratio, n = worst_ratio(10)
     >>> n, round(float(ratio), 2)
-    (2, 67.2)
+    (2, 67.18)
   """
   _check_regime(regime)
   ks = _ks(k)
@@ -401,7 +401,7 @@ def paper_style_bound(k, *, target: float = 0.9, regime: str = "ntk",
 
   Example:
     >>> paper_style_bound(10)
-    18212
+    1644
   """
   delta = 1.0 - _check_target(target)
   ratio, _ = worst_ratio(k, regime=regime, spec=spec)
@@ -446,7 +446,7 @@ def paper_figure_bound(k, *, delta: float = 1e-4, regime: str = "ntk",
 
   Example:
     >>> round(paper_figure_bound(10))
-    2776
+    6560
   """
   if not 0.0 < delta < 1.0:
     raise ValueError(f"delta must be in (0, 1), got {delta!r}")

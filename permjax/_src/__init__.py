@@ -1,0 +1,1 @@
+"""Implementation modules; import the public API from ``permjax``."""
