@@ -18,6 +18,9 @@ The public API, by concept (each lives in one private module):
   :func:`empirical_ntk` (a finite network's tangent kernel);
 * GP prediction: :func:`gp_predict` (``backend="nt" | "closed_form"``,
   ``regime="ntk" | "nngp"``), :func:`symmetric_gp` (α_n, β_n, σ²_n);
+* training: :class:`TrainConfig`, :func:`train_ensemble` (vmapped over
+  members, sharded over devices, checkpointed and resumable; GD or the
+  closed-form linearized trainer), :func:`mlp_ntk` (layer-wise empirical NTK);
 * ensemble complexity: :func:`ensemble_size`, :func:`paper_style_bound`,
   :func:`paper_figure_bound`, :func:`worst_n`, :func:`worst_ratio`.
 
@@ -33,6 +36,13 @@ from permjax._src.complexity import paper_figure_bound
 from permjax._src.complexity import paper_style_bound
 from permjax._src.complexity import worst_n
 from permjax._src.complexity import worst_ratio
+from permjax._src.ensembles import CheckpointError
+from permjax._src.ensembles import EnsembleResult
+from permjax._src.ensembles import gather_across_processes
+from permjax._src.ensembles import host_member_ids
+from permjax._src.ensembles import merge_results
+from permjax._src.ensembles import train_ensemble
+from permjax._src.ensembles import TrainingDivergedError
 from permjax._src.gp import gp_predict
 from permjax._src.gp import GPPrediction
 from permjax._src.gp import symmetric_gp
@@ -42,6 +52,7 @@ from permjax._src.kernels import kappa0
 from permjax._src.kernels import kappa1
 from permjax._src.kernels import kernel_matrices
 from permjax._src.kernels import KernelPair
+from permjax._src.kernels import mlp_ntk
 from permjax._src.kernels import symmetric_kernel_values
 from permjax._src.models import MLPSpec
 from permjax._src.models import NTTriple
@@ -58,10 +69,21 @@ from permjax._src.task import random_inputs
 from permjax._src.task import random_permutation
 from permjax._src.task import training_set
 from permjax._src.task import validate_permutation
+from permjax._src.training import fit_gd
+from permjax._src.training import fit_linearized
+from permjax._src.training import linearized_outputs
+from permjax._src.training import max_stable_lr
+from permjax._src.training import TrainConfig
+from permjax._src.training import training_loss
 
 __version__ = "0.1.0"
 
 __all__ = (
+    "CheckpointError", "EnsembleResult", "TrainConfig",
+    "TrainingDivergedError", "fit_gd", "fit_linearized",
+    "gather_across_processes", "host_member_ids", "linearized_outputs",
+    "max_stable_lr", "merge_results", "mlp_ntk", "train_ensemble",
+    "training_loss",
     "Examples", "GPPrediction", "KernelPair", "MLPSpec", "NTTriple",
     "SymmetricGP", "all_inputs", "apply_permutation", "binding_n",
     "count_inputs", "empirical_ntk", "ensemble_size",

@@ -249,3 +249,89 @@ def empirical_ntk(apply_fn, params, x1, x2=None) -> jax.Array:
   j1 = jac(x1)
   j2 = j1 if x2 is None else jac(x2)
   return jnp.einsum("aip,bjp->abij", j1, j2)
+
+
+def _layer_pieces(model, params, x, in_dim):
+  """Per dense layer: its input and ∂f_i/∂(pre-activation) for every output i."""
+  _, state = model.apply(params, x, in_dim,
+                         mutable=["perturbations", "intermediates"])
+  zeros = state["perturbations"]
+
+  def f(pert):
+    return model.apply({**params, "perturbations": pert}, x, in_dim)
+  out, vjp = jax.vjp(f, zeros)
+  n, out_dim = out.shape
+  cot = jnp.broadcast_to(jnp.eye(out_dim, dtype=out.dtype)[:, None, :],
+                         (out_dim, n, out_dim))
+  grads = jax.vmap(lambda c: vjp(c)[0])(cot)
+  inputs = {name: value["inputs"][0]
+            for name, value in state["intermediates"].items()}
+  cotangents = {name: value["preact"] for name, value in grads.items()}
+  return inputs, cotangents
+
+
+def mlp_ntk(spec: MLPSpec, params, x1=None, x2=None, *,
+            in_dim: int | None = None) -> jax.Array:
+  """Empirical NTK of an :class:`MLPSpec` network, layer by layer.
+
+  For a dense layer ``z = s · a W + s_b · b`` the parameter gradients are
+  ``∂f_i/∂W = s · a ⊗ g_i`` and ``∂f_i/∂b = s_b · g_i`` with
+  ``g_i = ∂f_i/∂z``, so its share of the tangent kernel is
+  ``(s² <a, a'> + s_b²) <g_i, g'_j>``. This never forms the parameter
+  Jacobian: for the permutation task at width m it costs O(n² k² m) instead of
+  O(n² k³ m), and the basis inputs ``I_k`` (``x=None``) need no first-layer
+  work at all. It equals :func:`empirical_ntk` of the Flax model.
+
+  Args:
+    spec: the architecture.
+    params: ``{"params": ...}`` of ``spec.flax_model(out_dim)``.
+    x1: ``(n1, d)`` inputs, or None for the standard basis ``I_d``.
+    x2: ``(n2, d)`` inputs; None means the same as ``x1``.
+    in_dim: ``d`` (read from the parameters when omitted).
+
+  Returns:
+    ``(n1, n2, out_dim, out_dim)`` array.
+
+  Example:
+    >>> import jax, jax.numpy as jnp
+    >>> spec = MLPSpec(width=32, b_std=0.1)
+    >>> p = spec.init_params(jax.random.key(0), 3, 2)
+    >>> fast = mlp_ntk(spec, p, None)                  # basis inputs I_3
+    >>> slow = empirical_ntk(spec.flax_model(2).apply, p, jnp.eye(3))
+    >>> bool(jnp.allclose(fast, slow, atol=1e-5))
+    True
+  """
+  layers = params["params"]
+  in_dim = layers["hidden_0"]["kernel"].shape[0] if in_dim is None else in_dim
+  out_dim = layers["readout"]["kernel"].shape[1]
+  dtype = layers["readout"]["kernel"].dtype
+  model = spec.flax_model(out_dim, dtype)
+  in1, g1 = _layer_pieces(model, params, x1, in_dim)
+  in2, g2 = (in1, g1) if x2 is None else _layer_pieces(model, params, x2,
+                                                       in_dim)
+  total = 0.0
+  for name in g1:
+    a1, a2 = in1[name], in2[name]
+    if a1 is None and a2 is None:
+      gram = jnp.eye(in_dim, dtype=dtype)
+    elif a1 is None:
+      gram = a2.T
+    elif a2 is None:
+      gram = a1
+    else:
+      gram = a1 @ a2.T
+    fan_in = layers[name]["kernel"].shape[0]
+    scale, bias_scale = model_layer_scales(spec, fan_in)
+    weight = scale**2 * gram
+    if spec.b_std is not None:
+      weight = weight + bias_scale**2
+    cross = jnp.einsum("iar,jbr->abij", g1[name], g2[name])
+    total = total + cross * weight[:, :, None, None]
+  return total
+
+
+def model_layer_scales(spec: MLPSpec, fan_in: int) -> tuple[float, float]:
+  """Forward factors ``(s, s_b)`` of a dense layer of ``spec`` (see DenseLayer)."""
+  from permjax._src.models import DenseLayer  # pylint: disable=import-outside-toplevel
+  return DenseLayer(1, spec.W_std, spec.b_std, spec.parameterization).scales(
+      fan_in)

@@ -66,27 +66,45 @@ class DenseLayer(nn.Module):
   parameterization: str = "ntk"
   param_dtype: Any = jnp.float32
 
-  @nn.compact
-  def __call__(self, x: jax.Array) -> jax.Array:
-    fan_in = x.shape[-1]
+  def scales(self, fan_in: int) -> tuple[float, float]:
+    """Forward-pass factors ``(s, s_b)``: ``y = s * x @ W + s_b * b``."""
     if self.parameterization == "ntk":
-      w = self.param("kernel", nn.initializers.normal(1.0),
-                     (fan_in, self.features), self.param_dtype)
-      y = (x @ w) * (self.W_std / math.sqrt(fan_in))
-      if self.b_std is not None:
-        b = self.param("bias", nn.initializers.normal(1.0), (self.features,),
-                       self.param_dtype)
-        y = y + self.b_std * b
-      return y
-    w = self.param("kernel",
-                   nn.initializers.normal(self.W_std / math.sqrt(fan_in)),
-                   (fan_in, self.features), self.param_dtype)
-    y = x @ w
+      return self.W_std / math.sqrt(fan_in), (self.b_std or 0.0)
+    return 1.0, 1.0
+
+  @nn.compact
+  def __call__(self, x: jax.Array | None, fan_in: int | None = None
+               ) -> jax.Array:
+    """``x (batch, fan_in) -> (batch, features)``.
+
+    ``x=None`` means the standard basis ``I_fan_in`` (then ``fan_in`` must be
+    given): the layer returns its scaled weight rows plus bias, the same
+    numbers as ``I @ W`` without the matmul.
+
+    The layer input is sown into ``"intermediates"`` (under ``"inputs"``) and
+    the pre-activation passes through ``perturb("preact")``; both are no-ops
+    unless those collections are requested, and they let
+    :func:`permjax.mlp_ntk` build the tangent kernel layer by layer.
+    """
+    if x is not None:
+      fan_in = x.shape[-1]
+    ntk = self.parameterization == "ntk"
+    w_init = nn.initializers.normal(1.0 if ntk else
+                                    self.W_std / math.sqrt(fan_in))
+    w = self.param("kernel", w_init, (fan_in, self.features),
+                   self.param_dtype)
+    scale, bias_scale = self.scales(fan_in)
+    self.sow("intermediates", "inputs", x)
+    y = w if x is None else x @ w
+    if scale != 1.0:
+      y = y * scale
     if self.b_std is not None:
-      b = self.param("bias", nn.initializers.normal(self.b_std),
-                     (self.features,), self.param_dtype)
-      y = y + b
-    return y
+      b_init = nn.initializers.normal(1.0 if ntk else self.b_std)
+      b = self.param("bias", b_init, (self.features,), self.param_dtype)
+      y = y + (b * bias_scale if bias_scale != 1.0 else b)
+    if self.is_initializing():  # keep "perturbations" out of init's output
+      return y
+    return self.perturb("preact", y)
 
 
 class MLP(nn.Module):
@@ -96,12 +114,20 @@ class MLP(nn.Module):
   param_dtype: Any = jnp.float32
 
   @nn.compact
-  def __call__(self, x: jax.Array) -> jax.Array:
+  def __call__(self, x: jax.Array | None, in_dim: int | None = None
+               ) -> jax.Array:
+    """``x (batch, in_dim) -> (batch, out_dim)``.
+
+    ``x=None`` evaluates the network on the standard basis ``I_in_dim`` (the
+    permutation task's training inputs) without the first matmul; the result
+    equals ``apply(params, jnp.eye(in_dim))``.
+    """
     s = self.spec
     act = _activation_fn(s.activation)
     for i in range(s.depth):
       x = DenseLayer(s.width, s.W_std, s.b_std, s.parameterization,
-                     self.param_dtype, name=f"hidden_{i}")(x)
+                     self.param_dtype, name=f"hidden_{i}")(
+                         x, in_dim if i == 0 else None)
       x = act(x)
     return DenseLayer(self.out_dim, s.W_std, s.b_std, s.parameterization,
                       self.param_dtype, name="readout")(x)
@@ -167,6 +193,22 @@ class MLPSpec:
 
   def to_dict(self) -> dict:
     return dataclasses.asdict(self)
+
+  def init_params(self, key: jax.Array, in_dim: int, out_dim: int,
+                  param_dtype: Any = jnp.float32) -> dict:
+    """Fresh parameters ``{"params": ...}`` of the Flax model (no other
+    collections).
+
+    Example:
+      >>> import jax
+      >>> p = MLPSpec(width=16).init_params(jax.random.key(0), 3, 3)
+      >>> sorted(p["params"])
+      ['hidden_0', 'readout']
+    """
+    model = self.flax_model(out_dim, param_dtype)
+    variables = model.init(key, jnp.zeros((1, in_dim), param_dtype),
+                           mutable=["params"])
+    return {"params": variables["params"]}
 
   def flax_model(self, out_dim: int, param_dtype: Any = jnp.float32) -> MLP:
     """The finite network as a pure Flax module.

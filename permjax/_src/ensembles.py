@@ -1,0 +1,557 @@
+"""Training many members at once: vmapped, sharded over devices, resumable.
+
+Member ``i`` is initialised from ``jax.random.fold_in(key, i)``, so its
+outputs do not depend on how the ensemble is chunked, sharded over devices,
+split over hosts or resumed.
+
+Layout of the work:
+
+* a *batch* is ``batch_per_device`` members per local device, trained by one
+  jitted ``vmap`` call whose member axis is sharded over the devices with
+  ``jax.sharding`` (each device trains its own members; only the outputs are
+  gathered);
+* a *chunk* is ``chunk_size`` members (a whole number of batches); after each
+  finished chunk its outputs and member ids are saved with orbax, so a killed
+  run resumes without losing or repeating a member.
+
+``batch_per_device`` is sized from the width, ``k``, the dtype and a memory
+budget (default: a cache-sized 2 MiB per CPU device, a quarter of the
+accelerator memory per GPU/TPU device).
+
+Across hosts, start every process with ``jax.distributed.initialize(...)``
+and call :func:`train_ensemble` with ``member_ids=host_member_ids(n)``: each
+process trains a disjoint set of ids; :func:`merge_results` (or
+:func:`gather_across_processes`) joins them into one ensemble.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import math
+import os
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from permjax._src import training
+from permjax._src.models import MLPSpec
+from permjax._src.task import Examples
+
+#: Default per-device memory budgets (bytes) for sizing a batch.
+CPU_BUDGET = 2 << 20
+ACCELERATOR_FRACTION = 0.25
+MAX_BATCH_PER_DEVICE = 1024
+
+
+class TrainingDivergedError(ValueError):
+  """Gradient descent blew up; the message names the step size to use."""
+
+
+class CheckpointError(ValueError):
+  """A checkpoint folder is unreadable or belongs to another run."""
+
+
+class EnsembleResult(NamedTuple):
+  """Outputs of trained members.
+
+  Attributes:
+    outputs: ``(n_members, n_test, out_dim)`` raw outputs on the test inputs.
+    member_ids: ``(n_members,)`` ids (member ``i`` used ``fold_in(key, i)``).
+    steps: ``(n_members,)`` GD steps taken (0 for the linearized trainer).
+    final_loss: ``(n_members,)`` final training loss.
+    status: ``(n_members,)`` names: ``converged``, ``max_steps``.
+    lr: the step size used (nan for the linearized trainer).
+    max_stable_lr: ``2/λ_max`` of the loss Hessian (from members 0..3).
+    params: stacked parameters (``return_params=True``), else None.
+    info: trainer, loss, dtype, spec and regime description.
+  """
+  outputs: np.ndarray
+  member_ids: np.ndarray
+  steps: np.ndarray
+  final_loss: np.ndarray
+  status: np.ndarray
+  lr: float
+  max_stable_lr: float
+  params: Any
+  info: dict
+
+
+def _is_basis(x: np.ndarray) -> bool:
+  return x.shape[0] == x.shape[1] and np.array_equal(x, np.eye(x.shape[0]))
+
+
+def member_bytes(spec: MLPSpec, in_dim: int, out_dim: int, n_train: int,
+                 n_test: int, dtype: str, trainer: str) -> int:
+  """Rough live memory of one member while it trains (bytes).
+
+  Parameters, their gradient, the optimizer's copy and the activations of
+  the training batch (GD), or the layer cotangents and the NTK (linearized),
+  plus the test-set forward pass.
+  """
+  itemsize = 4 if dtype == "float32" else 8
+  widths = [in_dim] + [spec.width] * spec.depth + [out_dim]
+  n_params = sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
+  hidden = spec.width * spec.depth
+  if trainer == "gd":
+    floats = 4 * n_params + 4 * n_train * hidden
+  else:
+    floats = (3 * n_params + out_dim * n_train * hidden * 2
+              + (n_train * out_dim) ** 2)
+  floats += 3 * n_test * (hidden + out_dim)
+  return int(floats * itemsize)
+
+
+def auto_batch_per_device(spec, in_dim, out_dim, n_train, n_test, dtype,
+                          trainer, memory_budget=None, device=None,
+                          sequential: bool = False) -> int:
+  """Members per device per call, from the memory budget.
+
+  With ``sequential`` (members walked one by one within a call) only their
+  outputs accumulate, so more of them fit; at most 64 then, to keep
+  checkpoints and progress fine-grained.
+
+  Example:
+    >>> auto_batch_per_device(MLPSpec(width=2000), 10, 10, 10, 1000,
+    ...                       "float32", "gd", memory_budget=2 << 20)
+    1
+  """
+  if memory_budget is None:
+    device = device or jax.local_devices()[0]
+    if device.platform == "cpu":
+      memory_budget = CPU_BUDGET
+    else:
+      stats = device.memory_stats() or {}
+      limit = stats.get("bytes_limit", 16 << 30)
+      memory_budget = int(ACCELERATOR_FRACTION * limit)
+  if memory_budget <= 0:
+    raise ValueError(f"memory_budget must be > 0 bytes, got {memory_budget}")
+  per = member_bytes(spec, in_dim, out_dim, n_train, n_test, dtype, trainer)
+  if sequential:
+    itemsize = 4 if dtype == "float32" else 8
+    kept = n_test * out_dim * itemsize
+    return int(max(1, min(64, memory_budget // kept)))
+  return int(max(1, min(MAX_BATCH_PER_DEVICE, memory_budget // per)))
+
+
+def host_member_ids(n_members: int, process_index: int | None = None,
+                    process_count: int | None = None) -> np.ndarray:
+  """The member ids this process owns in a multi-host run (a disjoint share).
+
+  Example:
+    >>> host_member_ids(10, 1, 3).tolist()
+    [1, 4, 7]
+  """
+  index = jax.process_index() if process_index is None else process_index
+  count = jax.process_count() if process_count is None else process_count
+  return np.arange(index, n_members, count)
+
+
+def merge_results(results: list[EnsembleResult]) -> EnsembleResult:
+  """Joins results over disjoint member ids into one ensemble, sorted by id."""
+  ids = np.concatenate([r.member_ids for r in results])
+  if len(np.unique(ids)) != len(ids):
+    raise ValueError("results overlap: some member ids appear twice")
+  order = np.argsort(ids)
+
+  def cat(name):
+    return np.concatenate([getattr(r, name) for r in results])[order]
+  params = None
+  if all(r.params is not None for r in results):
+    params = jax.tree.map(lambda *xs: np.concatenate(xs)[order],
+                          *[r.params for r in results])
+  first = results[0]
+  return EnsembleResult(cat("outputs"), ids[order], cat("steps"),
+                        cat("final_loss"), cat("status"), first.lr,
+                        first.max_stable_lr, params, first.info)
+
+
+def gather_across_processes(result: EnsembleResult) -> EnsembleResult:
+  """All processes' members in one ensemble (every process gets all of it)."""
+  if jax.process_count() == 1:
+    return result
+  from jax.experimental import multihost_utils  # pylint: disable=import-outside-toplevel
+  n_local = np.array([len(result.member_ids)])
+  counts = np.asarray(multihost_utils.process_allgather(n_local)).reshape(-1)
+  if len(set(counts.tolist())) != 1:
+    raise ValueError(f"processes hold different member counts {counts}; use "
+                     f"host_member_ids(n) with n divisible by the process "
+                     f"count, or merge_results on saved results")
+  status_codes = np.array([_STATUS_CODES[s] for s in result.status])
+  arrays = [result.outputs, result.member_ids, result.steps,
+            result.final_loss, status_codes]
+  gathered = [np.asarray(multihost_utils.process_allgather(a)) for a in arrays]
+  parts = []
+  for p in range(jax.process_count()):
+    status = np.array([training.STATUS_NAMES[c] for c in gathered[4][p]])
+    parts.append(result._replace(
+        outputs=gathered[0][p], member_ids=gathered[1][p], steps=gathered[2][p],
+        final_loss=gathered[3][p], status=status, params=None))
+  return merge_results(parts)
+
+
+_STATUS_CODES = {name: code for code, name in training.STATUS_NAMES.items()}
+
+
+def _fingerprint(spec, config, key, x_train, y_train, x_test) -> dict:
+  def digest(a):
+    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()[:16]
+  return {
+      "spec": spec.to_dict(),
+      "train_config": dataclasses.asdict(config),
+      "key": np.asarray(jax.random.key_data(key)).tolist(),
+      "x_train": digest(np.asarray(x_train, np.float64)),
+      "y_train": digest(np.asarray(y_train, np.float64)),
+      "x_test": digest(np.asarray(x_test, np.float64)),
+  }
+
+
+class _Store:
+  """Orbax checkpoints of finished chunks: one step per chunk."""
+
+  def __init__(self, directory: str, fingerprint: dict):
+    import orbax.checkpoint as ocp  # pylint: disable=import-outside-toplevel
+    self._ocp = ocp
+    self.directory = os.path.abspath(directory)
+    self.fingerprint = json.loads(json.dumps(fingerprint))
+    meta_path = os.path.join(self.directory, "permjax_ensemble.json")
+    self.meta_path = meta_path
+    if os.path.exists(meta_path):
+      try:
+        with open(meta_path) as f:
+          old = json.load(f)
+      except (OSError, json.JSONDecodeError) as err:
+        raise CheckpointError(
+            f"checkpoint folder {self.directory} has an unreadable "
+            f"{os.path.basename(meta_path)} ({err}); it was left untouched: "
+            f"move it away or pick another folder") from None
+      if old.get("fingerprint") != self.fingerprint:
+        diff = sorted(k for k in set(old.get("fingerprint", {}))
+                      | set(self.fingerprint)
+                      if old.get("fingerprint", {}).get(k)
+                      != self.fingerprint.get(k))
+        raise CheckpointError(
+            f"checkpoint folder {self.directory} belongs to another run "
+            f"(differs in {diff or 'format'}); it was left untouched: use "
+            f"another folder")
+    elif os.path.isdir(self.directory) and os.listdir(self.directory):
+      raise CheckpointError(
+          f"checkpoint folder {self.directory} is not empty and holds no "
+          f"permjax ensemble checkpoint; it was left untouched: use an empty "
+          f"or new folder")
+    else:
+      os.makedirs(self.directory, exist_ok=True)
+      tmp = meta_path + ".tmp"
+      with open(tmp, "w") as f:
+        json.dump({"fingerprint": self.fingerprint}, f, indent=1)
+      os.replace(tmp, meta_path)
+    options = ocp.CheckpointManagerOptions(max_to_keep=None, create=True,
+                                           enable_async_checkpointing=False)
+    self.manager = ocp.CheckpointManager(
+        os.path.join(self.directory, "chunks"), options=options)
+
+  def load(self) -> dict[str, np.ndarray] | None:
+    steps = sorted(self.manager.all_steps())
+    if not steps:
+      return None
+    parts = []
+    for step in steps:
+      try:
+        restored = self.manager.restore(
+            step, args=self._ocp.args.StandardRestore())
+      except Exception as err:  # pylint: disable=broad-except
+        raise CheckpointError(
+            f"checkpoint {self.directory} chunk {step} is unreadable "
+            f"({type(err).__name__}: {err}); it was left untouched: move the "
+            f"folder away to start over") from None
+      needed = {"outputs", "member_ids", "steps", "final_loss", "status"}
+      if not isinstance(restored, dict) or not needed <= set(restored):
+        raise CheckpointError(
+            f"checkpoint {self.directory} chunk {step} lacks "
+            f"{sorted(needed - set(restored or {}))}; it was left untouched")
+      parts.append({k: np.asarray(v) for k, v in restored.items()})
+    merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    if len(np.unique(merged["member_ids"])) != len(merged["member_ids"]):
+      raise CheckpointError(f"checkpoint {self.directory} holds a member twice")
+    return merged
+
+  def save(self, chunk: dict[str, np.ndarray]) -> None:
+    steps = self.manager.all_steps()
+    step = (max(steps) + 1) if steps else 0
+    self.manager.save(step, args=self._ocp.args.StandardSave(chunk))
+    self.manager.wait_until_finished()
+
+  def close(self):
+    self.manager.close()
+
+
+def _diverged_message(spec, config, lr, lr_max, ids, losses):
+  return (f"gradient descent diverged for member(s) {ids[:5]} (final loss "
+          f"{losses[:3]}) with lr={lr:.6g}; the largest stable lr is "
+          f"{lr_max:.6g} (2/λ_max of the empirical NTK's loss Hessian, "
+          f"{config.loss} loss, {spec.parameterization} parameterization, "
+          f"width {spec.width}). Use lr below that, e.g. lr='auto'. No result "
+          f"was written for this chunk.")
+
+
+def _walks_members(config, devices) -> bool:
+  """Whether a device trains its members one by one (see ``_compiled``)."""
+  return (config.trainer == "linearized" and len(devices) > 1
+          and devices[0].platform == "cpu")
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled(spec: MLPSpec, config: training.TrainConfig, in_dim: int,
+              out_dim: int, basis: bool, devices: tuple, return_params: bool):
+  """Jitted (probe, run) for one setting, cached across calls.
+
+  ``probe(key, ids, x_train, y_train)`` gives each member's largest stable
+  lr; ``run(key, ids, lr, x_train, y_train, x_test)`` trains the members
+  ``ids`` (sharded over ``devices``) and returns outputs, steps, losses,
+  status (and parameters).
+  """
+  dtype = config.jnp_dtype
+
+  def init(key, member_id):
+    return spec.init_params(jax.random.fold_in(key, member_id), in_dim,
+                            out_dim, dtype)
+
+  def probe(key, ids, xt, yt):
+    xt = None if basis else xt
+    return jax.vmap(lambda i: training.max_stable_lr(
+        spec, init(key, i), xt, yt, config.loss, in_dim))(ids)
+
+  def member(key, member_id, lr_value, xt, yt, xs):
+    params = init(key, member_id)
+    if config.trainer == "gd":
+      fit = training.fit_gd(spec, params, xt, yt, lr_value, config, in_dim)
+      outputs = spec.flax_model(out_dim, dtype).apply(fit.params, xs)
+      return outputs, fit.steps, fit.loss, fit.status, fit.params
+    delta, residual = training.fit_linearized(spec, params, xt, yt, in_dim,
+                                              dtype)
+    outputs = training.linearized_outputs(spec, params, delta, xs, out_dim,
+                                          dtype)
+    moved = jax.tree.map(jnp.add, params, delta)
+    loss = training.training_loss(yt - residual, yt, config.loss)
+    return (outputs, jnp.zeros((), jnp.int32), loss,
+            jnp.asarray(training.CONVERGED, jnp.int32), moved)
+
+  mesh = Mesh(np.asarray(devices), ("members",))
+  sharded = NamedSharding(mesh, PartitionSpec("members"))
+  replicated = NamedSharding(mesh, PartitionSpec())
+
+  # jaxlib's batched LAPACK kernels (Cholesky here) wait on the intra-op
+  # thread pool from inside it; with one CPU device per core every pool thread
+  # may be running a device, and a batched call then deadlocks. On multi-device
+  # CPU the linearized trainer therefore walks its members one by one.
+  sequential = _walks_members(config, devices)
+
+  def local(key, ids, lr_value, xt, yt, xs):
+    # One device's members: independent of the other devices (no collective
+    # inside the training loop), so each device runs at its own pace.
+    xt = None if basis else xt
+    if sequential:
+      out = jax.lax.map(lambda i: member(key, i, lr_value, xt, yt, xs), ids)
+    else:
+      out = jax.vmap(member, in_axes=(None, 0, None, None, None, None))(
+          key, ids, lr_value, xt, yt, xs)
+    return out if return_params else out[:4]
+  run = jax.jit(jax.shard_map(
+      local, mesh=mesh,
+      in_specs=(PartitionSpec(), PartitionSpec("members"), PartitionSpec(),
+                PartitionSpec(), PartitionSpec(), PartitionSpec()),
+      out_specs=PartitionSpec("members"), check_vma=False),
+      in_shardings=(replicated, sharded, replicated, replicated, replicated,
+                    replicated),
+      out_shardings=sharded)
+  return jax.jit(probe), run, sharded
+
+
+def train_ensemble(spec: MLPSpec, task: Examples, key: jax.Array,
+                   n_members: int | None = None, *, x_test,
+                   config: training.TrainConfig = training.TrainConfig(),
+                   member_ids=None, batch_per_device: int | None = None,
+                   chunk_size: int | None = None,
+                   memory_budget: int | None = None, devices=None,
+                   return_params: bool = False,
+                   checkpoint_dir: str | None = None,
+                   progress: bool = False) -> EnsembleResult:
+  """Trains an ensemble and returns every member's outputs on ``x_test``.
+
+  Args:
+    spec: the architecture (and its parameterization).
+    task: the training set, e.g. ``permjax.training_set(perm)``.
+    key: root PRNG key; member ``i`` uses ``jax.random.fold_in(key, i)``.
+    n_members: train members ``0..n_members-1`` (or give ``member_ids``).
+    x_test: ``(n_test, d)`` inputs to report outputs on.
+    config: the per-member trainer (:class:`TrainConfig`).
+    member_ids: explicit ids to train (e.g. :func:`host_member_ids`).
+    batch_per_device: members per device per call (default: from the memory
+      budget).
+    chunk_size: members per checkpointed chunk (rounded up to whole batches).
+    memory_budget: bytes per device for sizing the batch.
+    devices: local devices to shard over (default: all local devices).
+    return_params: also return the trained (stacked) parameters; for the
+      linearized trainer these are the moved parameters ``θ0 + δ`` of the
+      linearized model.
+    checkpoint_dir: save each finished chunk here and resume from it.
+    progress: show a tqdm bar on stderr.
+
+  Returns:
+    :class:`EnsembleResult`, members sorted by id.
+
+  Raises:
+    TrainingDivergedError: GD diverged (names the lr and the largest stable
+      lr); nothing is written for that chunk.
+    CheckpointError: the checkpoint folder is corrupt or from another run.
+
+  Example:
+    >>> import jax, permjax
+    >>> perm = [1, 2, 0]
+    >>> res = permjax.train_ensemble(
+    ...     permjax.MLPSpec(width=256), permjax.training_set(perm),
+    ...     jax.random.key(0), 4, x_test=permjax.all_inputs(perm).x,
+    ...     config=permjax.TrainConfig(max_steps=500, tol=1e-8))
+    >>> res.outputs.shape, res.status.tolist()
+    ((4, 7, 3), ['converged', 'converged', 'converged', 'converged'])
+  """
+  x_train = np.asarray(task.x)
+  y_train = np.asarray(task.y)
+  if x_train.ndim != 2 or y_train.ndim != 2 or len(x_train) != len(y_train):
+    raise ValueError(f"task must hold x (n, d) and y (n, out) with the same n,"
+                     f" got {x_train.shape} and {y_train.shape}")
+  x_test = np.asarray(x_test)
+  if x_test.ndim != 2 or x_test.shape[1] != x_train.shape[1]:
+    raise ValueError(f"x_test must be (n_test, {x_train.shape[1]}), got "
+                     f"{x_test.shape}")
+  if member_ids is None:
+    if (n_members is None or isinstance(n_members, bool)
+        or not isinstance(n_members, (int, np.integer)) or n_members < 1):
+      raise ValueError(f"n_members must be an integer >= 1, got "
+                       f"{n_members!r}")
+    ids = np.arange(int(n_members))
+  else:
+    ids = np.asarray(member_ids)
+    if ids.ndim != 1 or ids.size == 0 or ids.dtype.kind not in "iu" or (
+        ids.min() < 0) or len(np.unique(ids)) != ids.size:
+      raise ValueError("member_ids must be distinct integers >= 0")
+  dtype = config.jnp_dtype
+  if dtype == jnp.float64 and not jax.config.jax_enable_x64:
+    raise ValueError("dtype='float64' needs jax.config.update("
+                     "'jax_enable_x64', True)")
+  in_dim, out_dim = x_train.shape[1], y_train.shape[1]
+  basis = _is_basis(x_train)
+  xt = jnp.asarray(x_train, dtype)
+  yt = jnp.asarray(y_train, dtype)
+  xs = jnp.asarray(x_test, dtype)
+  devices = list(devices or jax.local_devices())
+  n_dev = len(devices)
+  if batch_per_device is None:
+    batch_per_device = auto_batch_per_device(
+        spec, in_dim, out_dim, len(x_train), len(x_test), config.dtype,
+        config.trainer, memory_budget, devices[0],
+        sequential=_walks_members(config, devices))
+  if batch_per_device < 1:
+    raise ValueError(f"batch_per_device must be >= 1, got {batch_per_device}")
+  batch = batch_per_device * n_dev
+  if chunk_size is None:
+    chunk_size = max(batch, 64)
+  if chunk_size < 1:
+    raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+  chunk_size = int(math.ceil(chunk_size / batch) * batch)
+
+  probe, run, sharded = _compiled(
+      spec, config, in_dim, out_dim, basis, tuple(devices), return_params)
+  # Largest stable step from members 0..3 (independent of ids and chunking).
+  lr_max = float(jnp.min(probe(key, jnp.arange(4), xt, yt)))
+  if config.trainer == "gd":
+    lr = config.lr_fraction * lr_max if config.lr == "auto" else float(
+        config.lr)
+  else:
+    lr = float("nan")
+  lr_arg = jnp.asarray(0.0 if math.isnan(lr) else lr, dtype)
+
+  store = None
+  done = None
+  if checkpoint_dir is not None:
+    store = _Store(checkpoint_dir,
+                   _fingerprint(spec, config, key, x_train, y_train, x_test))
+    done = store.load()
+    if done is not None and return_params:
+      raise ValueError("return_params cannot be combined with resuming from "
+                       "a checkpoint (parameters are not checkpointed)")
+  finished: dict[str, list] = {k: [] for k in
+                               ("outputs", "member_ids", "steps",
+                                "final_loss", "status")}
+  params_parts = []
+  if done is not None:
+    keep = np.isin(done["member_ids"], ids)
+    for name in finished:
+      finished[name].append(done[name][keep])
+  todo = ids[~np.isin(ids, done["member_ids"])] if done is not None else ids
+
+  bar = None
+  if progress:
+    from tqdm.auto import tqdm  # pylint: disable=import-outside-toplevel
+    bar = tqdm(total=len(ids), initial=len(ids) - len(todo), unit="member",
+               desc=f"{config.trainer} {spec.parameterization} m={spec.width}")
+  try:
+    for start in range(0, len(todo), chunk_size):
+      chunk_ids = todo[start:start + chunk_size]
+      parts = []
+      for b in range(0, len(chunk_ids), batch):
+        real = chunk_ids[b:b + batch]
+        padded = np.concatenate([real, np.full(batch - len(real), real[-1])])
+        out = run(key, jax.device_put(jnp.asarray(padded, jnp.int32), sharded),
+                  lr_arg, xt, yt, xs)
+        out = jax.tree.map(lambda a, n=len(real): np.asarray(a)[:n], out)
+        parts.append(out)
+        if bar is not None:
+          bar.update(len(real))
+      outputs = np.concatenate([p[0] for p in parts])
+      steps = np.concatenate([p[1] for p in parts])
+      losses = np.concatenate([p[2] for p in parts])
+      status = np.concatenate([p[3] for p in parts])
+      bad = status == training.DIVERGED
+      if bad.any():
+        raise TrainingDivergedError(_diverged_message(
+            spec, config, lr, lr_max, chunk_ids[bad].tolist(),
+            losses[bad].tolist()))
+      chunk = {"outputs": outputs, "member_ids": chunk_ids.astype(np.int64),
+               "steps": steps.astype(np.int64),
+               "final_loss": losses.astype(np.float64),
+               "status": status.astype(np.int64)}
+      if store is not None:
+        store.save(chunk)
+      for name in finished:
+        finished[name].append(chunk[name])
+      if return_params:
+        params_parts.append(jax.tree.map(
+            lambda *xs: np.concatenate(xs), *[p[4] for p in parts]))
+  finally:
+    if bar is not None:
+      bar.close()
+    if store is not None:
+      store.close()
+
+  merged = {k: np.concatenate(v) for k, v in finished.items()}
+  order = np.argsort(merged["member_ids"])
+  params = None
+  if return_params:
+    params = jax.tree.map(lambda *xs: np.concatenate(xs)[order], *params_parts)
+  info = {"trainer": config.trainer, "loss": config.loss,
+          "dtype": config.dtype, "spec": spec.to_dict(),
+          "parameterization": spec.parameterization,
+          "devices": [str(d) for d in devices],
+          "batch_per_device": batch_per_device, "chunk_size": chunk_size}
+  return EnsembleResult(
+      merged["outputs"][order], merged["member_ids"][order],
+      merged["steps"][order], merged["final_loss"][order],
+      np.array([training.STATUS_NAMES[int(c)]
+                for c in merged["status"][order]]),
+      lr, lr_max, params, info)
