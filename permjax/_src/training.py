@@ -199,20 +199,33 @@ def fit_gd(spec: MLPSpec, params, x_train, y_train, lr, config: TrainConfig,
   def loss_of(p):
     return training_loss(model.apply(p, x_train, in_dim), y_train, config.loss)
 
-  grad_fn = jax.grad(loss_of)
+  grad_fn = jax.value_and_grad(loss_of)
 
   def one_step(_, carry):
-    p, opt_state = carry
-    updates, opt_state = optimizer.update(grad_fn(p), opt_state, p)
-    return optax.apply_updates(p, updates), opt_state
+    p, opt_state, peak = carry
+    loss, grads = grad_fn(p)
+    updates, opt_state = optimizer.update(grads, opt_state, p)
+    # The peak catches a blow-up that a later check would no longer see (a
+    # ReLU net at too large a step can spike, then die at a constant loss).
+    peak = jnp.where(jnp.isfinite(loss), jnp.maximum(peak, loss), jnp.inf)
+    return optax.apply_updates(p, updates), opt_state, peak
 
-  def status_of(loss, best, steps):
-    diverged = ~jnp.isfinite(loss) | (loss > config.divergence_factor * best)
+  # Growth is measured against the best loss so far, but never against less
+  # than sqrt(eps) of the initial loss: a converged run's loss jitters at the
+  # rounding floor, and that jitter is no divergence.
+  floor_fraction = math.sqrt(float(jnp.finfo(dtype).eps))
+
+  def status_of(loss, peak, best, steps):
+    reference = jnp.maximum(best, floor_fraction * loss0)
+    diverged = (~jnp.isfinite(loss) | ~jnp.isfinite(peak)
+                | (jnp.maximum(loss, peak)
+                   > config.divergence_factor * reference))
     return jnp.where(
         diverged, DIVERGED,
         jnp.where(loss < config.tol, CONVERGED,
                   jnp.where(steps >= config.max_steps, MAX_STEPS, RUNNING)))
 
+  loss0 = loss_of(params)
   # Static block lengths (a traced trip count would turn every step into a
   # data-dependent loop): whole blocks of check_every steps, then the rest.
   block = min(config.check_every, config.max_steps)
@@ -220,16 +233,16 @@ def fit_gd(spec: MLPSpec, params, x_train, y_train, lr, config: TrainConfig,
 
   def advance(state, n_steps):
     p, opt_state, steps, _, best, _ = state
-    p, opt_state = jax.lax.fori_loop(0, n_steps, one_step, (p, opt_state))
+    p, opt_state, peak = jax.lax.fori_loop(
+        0, n_steps, one_step, (p, opt_state, jnp.zeros((), best.dtype)))
     steps = steps + n_steps
     loss = loss_of(p)
-    status = status_of(loss, best, steps)
+    status = status_of(loss, peak, best, steps)
     return p, opt_state, steps, loss, jnp.minimum(best, loss), status
 
   def cond(state):
     return (state[-1] == RUNNING) & (state[2] < n_blocks * block)
 
-  loss0 = loss_of(params)
   steps0 = jnp.zeros((), jnp.int32)
   state = (params, optimizer.init(params), steps0, loss0, loss0,
            jnp.where(loss0 < config.tol, CONVERGED, RUNNING).astype(jnp.int32))

@@ -1,0 +1,259 @@
+"""The ensemble engine: member identity, devices, hosts, checkpoints, and
+agreement of finite ensembles with the analytic GP."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import pytest
+from scipy import stats
+
+import permjax
+from permjax._src import ensembles
+
+WORKER = os.path.join(os.path.dirname(__file__), "scripts", "ensemble_worker.py")
+sys.path.insert(0, os.path.dirname(WORKER))
+import ensemble_worker  # pylint: disable=wrong-import-position
+
+
+def _reference(**kwargs):
+  spec, train, test, config = ensemble_worker.setting()
+  return permjax.train_ensemble(spec, train, jax.random.key(11),
+                                ensemble_worker.MEMBERS, x_test=test,
+                                config=config, **kwargs)
+
+
+def test_member_outputs_do_not_depend_on_chunking_or_order():
+  """Bitwise, for a fixed vmap width (batch_per_device, which the engine
+  sizes from width, k, dtype and the memory budget, never from the chunking,
+  the device count or the resume point)."""
+  full = _reference(batch_per_device=2)
+  other = _reference(batch_per_device=2, chunk_size=6)
+  np.testing.assert_array_equal(full.outputs, other.outputs)
+  spec, train, test, config = ensemble_worker.setting()
+  subset = permjax.train_ensemble(spec, train, jax.random.key(11),
+                                  member_ids=[9, 2, 5], x_test=test,
+                                  config=config, batch_per_device=2)
+  assert subset.member_ids.tolist() == [2, 5, 9]
+  np.testing.assert_array_equal(subset.outputs, full.outputs[[2, 5, 9]])
+  assert full.member_ids.tolist() == list(range(12))
+
+
+def _run(args, timeout=600):
+  return subprocess.run([sys.executable, WORKER] + args, capture_output=True,
+                        text=True, timeout=timeout)
+
+
+def test_four_simulated_devices_give_identical_members(tmp_path):
+  out = tmp_path / "four.npz"
+  proc = _run(["devices", "4", str(out)])
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  four = np.load(out)
+  ref = _reference(batch_per_device=2)
+  np.testing.assert_array_equal(four["ids"], ref.member_ids)
+  np.testing.assert_array_equal(four["outputs"], ref.outputs)
+
+
+def _free_port():
+  with socket.socket() as s:
+    s.bind(("localhost", 0))
+    return s.getsockname()[1]
+
+
+def test_two_hosts_with_jax_distributed_merge_into_one_ensemble(tmp_path):
+  port = str(_free_port())
+  out = str(tmp_path / "host")
+  procs = [subprocess.Popen([sys.executable, WORKER, "host", str(i), "2", port,
+                             out], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+           for i in range(2)]
+  for p in procs:
+    _, err = p.communicate(timeout=600)
+    assert p.returncode == 0, err[-2000:]
+  ref = _reference(batch_per_device=2)
+  for i in range(2):
+    got = np.load(f"{out}.{i}.npz")
+    np.testing.assert_array_equal(got["ids"], ref.member_ids)
+    np.testing.assert_array_equal(got["outputs"], ref.outputs)
+  assert permjax.host_member_ids(12, 0, 2).tolist() == [0, 2, 4, 6, 8, 10]
+
+
+def test_killed_run_resumes_without_loss_or_duplicates(tmp_path):
+  ckpt = tmp_path / "ckpt"
+  out = tmp_path / "resumed.npz"
+  proc = subprocess.Popen([sys.executable, WORKER, "resume", str(ckpt),
+                           str(tmp_path / "first.npz")],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+  deadline = time.time() + 300
+  chunks = ckpt / "chunks"
+  while time.time() < deadline:
+    done = [p for p in chunks.glob("*") if p.name.isdigit()] if (
+        chunks.exists()) else []
+    if len(done) >= 2 or proc.poll() is not None:
+      break
+    time.sleep(0.2)
+  assert proc.poll() is None, "the run finished before it could be killed"
+  proc.send_signal(signal.SIGKILL)
+  proc.wait()
+  saved = len([p for p in chunks.glob("*") if p.name.isdigit()])
+  assert 2 <= saved < 6
+  second = _run(["resume", str(ckpt), str(out)])
+  assert second.returncode == 0, second.stderr[-2000:]
+  resumed = np.load(out)
+  spec, train, test, config = ensemble_worker.setting()
+  ref = permjax.train_ensemble(
+      spec, train, jax.random.key(11), ensemble_worker.MEMBERS, x_test=test,
+      config=config.replace(max_steps=4000, tol=0.0), batch_per_device=1)
+  np.testing.assert_array_equal(resumed["ids"], np.arange(12))
+  np.testing.assert_array_equal(resumed["outputs"], ref.outputs)
+  assert len([p for p in chunks.glob("*") if p.name.isdigit()]) == 6
+
+
+def test_foreign_and_corrupt_checkpoints_are_refused_untouched(tmp_path):
+  spec, train, test, config = ensemble_worker.setting()
+  ckpt = tmp_path / "ckpt"
+  permjax.train_ensemble(spec, train, jax.random.key(11), 4, x_test=test,
+                         config=config, checkpoint_dir=str(ckpt), chunk_size=2)
+
+  def snapshot():
+    return sorted((str(p.relative_to(ckpt)), p.stat().st_size)
+                  for p in ckpt.rglob("*") if p.is_file())
+  before = snapshot()
+  with pytest.raises(permjax.CheckpointError, match=r"another run.*key"):
+    permjax.train_ensemble(spec, train, jax.random.key(12), 4, x_test=test,
+                           config=config, checkpoint_dir=str(ckpt))
+  with pytest.raises(permjax.CheckpointError, match="spec"):
+    permjax.train_ensemble(spec.replace(width=128), train, jax.random.key(11),
+                           4, x_test=test, config=config,
+                           checkpoint_dir=str(ckpt))
+  assert snapshot() == before
+  # Resuming the same run works and adds nothing new for done members.
+  again = permjax.train_ensemble(spec, train, jax.random.key(11), 4,
+                                 x_test=test, config=config,
+                                 checkpoint_dir=str(ckpt))
+  assert again.member_ids.tolist() == [0, 1, 2, 3]
+  assert snapshot() == before
+  # Corrupt every stored array file: a clear error, nothing rewritten.
+  for path in ckpt.rglob("*"):
+    if path.is_file() and "chunks" in str(path) and path.stat().st_size > 0:
+      path.write_bytes(b"garbage")
+  corrupted = snapshot()
+  with pytest.raises(permjax.CheckpointError, match="unreadable"):
+    permjax.train_ensemble(spec, train, jax.random.key(11), 4, x_test=test,
+                           config=config, checkpoint_dir=str(ckpt))
+  assert snapshot() == corrupted
+  stranger = tmp_path / "stranger"
+  stranger.mkdir()
+  (stranger / "notes.txt").write_text("mine")
+  with pytest.raises(permjax.CheckpointError, match="not empty"):
+    permjax.train_ensemble(spec, train, jax.random.key(11), 4, x_test=test,
+                           config=config, checkpoint_dir=str(stranger))
+  assert (stranger / "notes.txt").read_text() == "mine"
+
+
+def test_auto_batch_size_follows_memory_budget():
+  spec = permjax.MLPSpec(width=2000)
+  per = ensembles.member_bytes(spec, 10, 10, 10, 1000, "float32", "gd")
+  assert ensembles.auto_batch_per_device(
+      spec, 10, 10, 10, 1000, "float32", "gd", memory_budget=10 * per) == 10
+  assert ensembles.auto_batch_per_device(
+      spec, 10, 10, 10, 1000, "float64", "gd", memory_budget=10 * per) == 5
+  assert ensembles.auto_batch_per_device(
+      spec.replace(width=4000), 10, 10, 10, 1000, "float32", "gd",
+      memory_budget=10 * per) < 10
+  with pytest.raises(ValueError, match="memory_budget"):
+    ensembles.auto_batch_per_device(spec, 10, 10, 10, 1000, "float32", "gd",
+                                    memory_budget=0)
+
+
+def test_bad_arguments_are_named():
+  spec, train, test, config = ensemble_worker.setting()
+  key = jax.random.key(0)
+  with pytest.raises(ValueError, match="n_members must be an integer >= 1"):
+    permjax.train_ensemble(spec, train, key, 0, x_test=test)
+  with pytest.raises(ValueError, match=r"x_test must be \(n_test, 5\)"):
+    permjax.train_ensemble(spec, train, key, 2, x_test=np.ones((3, 4)))
+  with pytest.raises(ValueError, match="member_ids must be distinct"):
+    permjax.train_ensemble(spec, train, key, member_ids=[1, 1], x_test=test)
+
+
+# --- agreement with the analytic GP -----------------------------------------
+
+def _compare_with_gp(outputs, gp, n_members):
+  """Mean within 4 standard errors per entry; per-input variance (pooled over
+  the k independent output coordinates) inside a two-sided chi-square
+  interval at level 1e-3 / n_inputs (Bonferroni)."""
+  mean = outputs.mean(0)
+  sigma2 = np.diag(gp.cov)
+  se = np.sqrt(sigma2 / n_members)[:, None]
+  z = np.abs(mean - gp.mean) / se
+  assert z.max() < 4.0, z.max()
+  k = outputs.shape[2]
+  dof = (n_members - 1) * k
+  pooled = ((outputs - mean) ** 2).sum(axis=(0, 2)) / dof
+  alpha = 1e-3 / len(sigma2)
+  lo = stats.chi2.ppf(alpha / 2, dof) / dof
+  hi = stats.chi2.ppf(1 - alpha / 2, dof) / dof
+  ratio = pooled / sigma2
+  assert np.all((lo < ratio) & (ratio < hi)), (ratio.min(), ratio.max(), lo, hi)
+
+
+def _agreement_setting():
+  k = 6
+  perm = permjax.random_permutation(jax.random.key(5), k)
+  train = permjax.training_set(perm)
+  test = np.concatenate([permjax.inputs_with_n_ones(perm, 2).x,
+                         permjax.inputs_with_n_ones(perm, 3).x])
+  return train, test
+
+
+@pytest.mark.parametrize("members, width", [(64, 4096)])
+@pytest.mark.parametrize("trainer", ["gd", "linearized"])
+def test_ntk_ensemble_matches_ntk_gp(members, width, trainer):
+  train, test = _agreement_setting()
+  spec = permjax.MLPSpec(width=width)
+  res = permjax.train_ensemble(
+      spec, train, jax.random.key(100), members, x_test=test,
+      config=permjax.TrainConfig(trainer=trainer, tol=1e-11))
+  gp = permjax.gp_predict(spec, train.x, train.y, test, regime="ntk",
+                          backend="closed_form")
+  _compare_with_gp(res.outputs.astype(np.float64), gp, members)
+
+
+@pytest.mark.parametrize("members, width", [(64, 4096)])
+@pytest.mark.parametrize("trainer", ["gd", "linearized"])
+def test_standard_ensemble_matches_nngp_gp(members, width, trainer):
+  """The paper's recipe at reduced width: standard parameterization, trained
+  zero-initialised biases, mean-MSE, converged. Its tangent kernel is
+  m·K + O(1), so it is NNGP regression up to O(k/m); at this width and
+  sample size that bias is below the statistical tolerance."""
+  train, test = _agreement_setting()
+  spec = permjax.MLPSpec(width=width, b_std=0.0, parameterization="standard")
+  res = permjax.train_ensemble(
+      spec, train, jax.random.key(200), members, x_test=test,
+      config=permjax.TrainConfig(trainer=trainer, tol=1e-11))
+  gp = permjax.gp_predict(spec, train.x, train.y, test, regime="nngp",
+                          backend="closed_form")
+  _compare_with_gp(res.outputs.astype(np.float64), gp, members)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("param", ["ntk", "standard"])
+def test_large_ensembles_match_gp(param):
+  train, test = _agreement_setting()
+  if param == "ntk":
+    spec, regime = permjax.MLPSpec(width=8192), "ntk"
+  else:
+    spec = permjax.MLPSpec(width=8192, b_std=0.0, parameterization="standard")
+    regime = "nngp"
+  res = permjax.train_ensemble(spec, train, jax.random.key(300), 512,
+                               x_test=test,
+                               config=permjax.TrainConfig(tol=1e-11))
+  gp = permjax.gp_predict(spec, train.x, train.y, test, regime=regime,
+                          backend="closed_form")
+  _compare_with_gp(res.outputs.astype(np.float64), gp, 512)
