@@ -153,7 +153,19 @@ def host_member_ids(n_members: int, process_index: int | None = None,
 
 
 def merge_results(results: list[EnsembleResult]) -> EnsembleResult:
-  """Joins results over disjoint member ids into one ensemble, sorted by id."""
+  """Joins results over disjoint member ids into one ensemble, sorted by id.
+
+  Example:
+    >>> import jax, permjax
+    >>> perm = [1, 0]
+    >>> def part(ids):
+    ...   return permjax.train_ensemble(
+    ...       permjax.MLPSpec(width=64), permjax.training_set(perm),
+    ...       jax.random.key(0), member_ids=ids, x_test=[[1.0, 0.0]],
+    ...       config=permjax.TrainConfig(trainer="linearized"))
+    >>> merge_results([part([2, 0]), part([1])]).member_ids.tolist()
+    [0, 1, 2]
+  """
   ids = np.concatenate([r.member_ids for r in results])
   if len(np.unique(ids)) != len(ids):
     raise ValueError("results overlap: some member ids appear twice")
@@ -172,7 +184,22 @@ def merge_results(results: list[EnsembleResult]) -> EnsembleResult:
 
 
 def gather_across_processes(result: EnsembleResult) -> EnsembleResult:
-  """All processes' members in one ensemble (every process gets all of it)."""
+  """All processes' members in one ensemble (every process gets all of it).
+
+  Call it on every process after ``jax.distributed.initialize`` and
+  ``train_ensemble(..., member_ids=host_member_ids(n))``; on CPU hosts set
+  ``jax.config.update("jax_cpu_collectives_implementation", "gloo")`` first.
+  With one process it returns its argument.
+
+  Example:
+    >>> import jax, permjax
+    >>> res = permjax.train_ensemble(
+    ...     permjax.MLPSpec(width=64), permjax.training_set([1, 0]),
+    ...     jax.random.key(0), member_ids=permjax.host_member_ids(3),
+    ...     x_test=[[1.0, 1.0]], config=permjax.TrainConfig(trainer="linearized"))
+    >>> gather_across_processes(res).member_ids.tolist()   # one process here
+    [0, 1, 2]
+  """
   if jax.process_count() == 1:
     return result
   from jax.experimental import multihost_utils  # pylint: disable=import-outside-toplevel
