@@ -39,6 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from permjax._src import kernels as kernels_lib
 from permjax._src import training
 from permjax._src.models import MLPSpec
 from permjax._src.task import Examples
@@ -67,7 +68,8 @@ class EnsembleResult(NamedTuple):
     final_loss: ``(n_members,)`` final training loss.
     status: ``(n_members,)`` names: ``converged``, ``max_steps``.
     lr: the step size used (nan for the linearized trainer).
-    max_stable_lr: ``2/λ_max`` of the loss Hessian (from members 0..3).
+    max_stable_lr: ``2/λ_max`` of the loss Hessian (from members 0..3; nan
+      for the linearized trainer).
     params: stacked parameters (``return_params=True``), else None.
     info: trainer, loss, dtype, spec and regime description.
   """
@@ -353,14 +355,24 @@ def _compiled(spec: MLPSpec, config: training.TrainConfig, in_dim: int,
     return jax.vmap(lambda i: training.max_stable_lr(
         spec, init(key, i), xt, yt, config.loss, in_dim))(ids)
 
+  precond = None
+  if config.trainer == "linearized" and config.solver == "cg":
+    # Inverse of the infinite-width NTK on the training inputs (per output).
+    # Basis inputs are fixed by in_dim; other inputs would need to be known
+    # here, so CG is preconditioned only for the basis (the task's) case.
+    if basis:
+      theta = kernels_lib.kernel_matrices(spec, np.eye(in_dim)).ntk
+      precond = np.linalg.inv(theta)
+
   def member(key, member_id, lr_value, xt, yt, xs):
     params = init(key, member_id)
     if config.trainer == "gd":
       fit = training.fit_gd(spec, params, xt, yt, lr_value, config, in_dim)
       outputs = spec.flax_model(out_dim, dtype).apply(fit.params, xs)
       return outputs, fit.steps, fit.loss, fit.status, fit.params
-    delta, residual = training.fit_linearized(spec, params, xt, yt, in_dim,
-                                              dtype)
+    delta, residual = training.fit_linearized(
+        spec, params, xt, yt, in_dim, dtype, solver=config.solver,
+        preconditioner=precond, cg_tol=config.cg_tol)
     outputs = training.linearized_outputs(spec, params, delta, xs, out_dim,
                                           dtype)
     moved = jax.tree.map(jnp.add, params, delta)
@@ -494,13 +506,14 @@ def train_ensemble(spec: MLPSpec, task: Examples, key: jax.Array,
 
   probe, run, sharded = _compiled(
       spec, config, in_dim, out_dim, basis, tuple(devices), return_params)
-  # Largest stable step from members 0..3 (independent of ids and chunking).
-  lr_max = float(jnp.min(probe(key, jnp.arange(4), xt, yt)))
+  # Largest stable step from members 0..3 (independent of ids and chunking);
+  # the linearized trainer takes no steps and needs none.
   if config.trainer == "gd":
+    lr_max = float(jnp.min(probe(key, jnp.arange(4), xt, yt)))
     lr = config.lr_fraction * lr_max if config.lr == "auto" else float(
         config.lr)
   else:
-    lr = float("nan")
+    lr = lr_max = float("nan")
   lr_arg = jnp.asarray(0.0 if math.isnan(lr) else lr, dtype)
 
   store = None

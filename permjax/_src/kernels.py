@@ -312,6 +312,15 @@ def mlp_ntk(spec: MLPSpec, params, x1=None, x2=None, *,
   total = 0.0
   for name in g1:
     a1, a2 = in1[name], in2[name]
+    fan_in = layers[name]["kernel"].shape[0]
+    scale, bias_scale = model_layer_scales(spec, fan_in)
+    if a1 is None and a2 is None and spec.b_std is None:
+      # Basis inputs and no bias: <e_a, e_b> = δ_ab, so only the diagonal
+      # blocks a = b contribute (k³m work instead of k⁴m).
+      diag = jnp.einsum("iar,jar->aij", g1[name], g2[name])
+      eye = jnp.eye(in_dim, dtype=dtype)
+      total = total + scale**2 * eye[:, :, None, None] * diag[:, None]
+      continue
     if a1 is None and a2 is None:
       gram = jnp.eye(in_dim, dtype=dtype)
     elif a1 is None:
@@ -320,8 +329,6 @@ def mlp_ntk(spec: MLPSpec, params, x1=None, x2=None, *,
       gram = a1
     else:
       gram = a1 @ a2.T
-    fan_in = layers[name]["kernel"].shape[0]
-    scale, bias_scale = model_layer_scales(spec, fan_in)
     weight = scale**2 * gram
     if spec.b_std is not None:
       weight = weight + bias_scale**2
