@@ -56,6 +56,8 @@ from permjax._src.kernels import mlp_ntk
 from permjax._src.kernels import symmetric_kernel_values
 from permjax._src.models import MLPSpec
 from permjax._src.models import NTTriple
+from permjax._src.models import sparse_rows
+from permjax._src.models import SparseRows
 from permjax._src.task import all_inputs
 from permjax._src.task import apply_permutation
 from permjax._src.task import count_inputs
@@ -85,7 +87,7 @@ __all__ = (
     "max_stable_lr", "merge_results", "mlp_ntk", "train_ensemble",
     "training_loss",
     "Examples", "GPPrediction", "KernelPair", "MLPSpec", "NTTriple",
-    "SymmetricGP", "all_inputs", "apply_permutation", "binding_n",
+    "SparseRows", "SymmetricGP", "all_inputs", "sparse_rows", "apply_permutation", "binding_n",
     "count_inputs", "empirical_ntk", "ensemble_size",
     "ensemble_size_enumerated", "gp_predict", "inputs_with_n_ones",
     "iter_all_inputs", "iter_inputs_with_n_ones", "kappa0", "kappa1",

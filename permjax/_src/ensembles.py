@@ -41,6 +41,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from permjax._src import kernels as kernels_lib
 from permjax._src import training
+from permjax._src import models as models_lib
 from permjax._src.models import MLPSpec
 from permjax._src.task import Examples
 
@@ -368,13 +369,13 @@ def _compiled(spec: MLPSpec, config: training.TrainConfig, in_dim: int,
     params = init(key, member_id)
     if config.trainer == "gd":
       fit = training.fit_gd(spec, params, xt, yt, lr_value, config, in_dim)
-      outputs = spec.flax_model(out_dim, dtype).apply(fit.params, xs)
+      outputs = spec.flax_model(out_dim, dtype).apply(fit.params, xs, in_dim)
       return outputs, fit.steps, fit.loss, fit.status, fit.params
     delta, residual = training.fit_linearized(
         spec, params, xt, yt, in_dim, dtype, solver=config.solver,
         preconditioner=precond, cg_tol=config.cg_tol)
     outputs = training.linearized_outputs(spec, params, delta, xs, out_dim,
-                                          dtype)
+                                          dtype, in_dim)
     moved = jax.tree.map(jnp.add, params, delta)
     loss = training.training_loss(yt - residual, yt, config.loss)
     return (outputs, jnp.zeros((), jnp.int32), loss,
@@ -487,7 +488,10 @@ def train_ensemble(spec: MLPSpec, task: Examples, key: jax.Array,
   basis = _is_basis(x_train)
   xt = jnp.asarray(x_train, dtype)
   yt = jnp.asarray(y_train, dtype)
-  xs = jnp.asarray(x_test, dtype)
+  # Test inputs with few ones (the task's) are gathered, not multiplied.
+  nonzeros = int((x_test != 0).sum(axis=1).max()) if len(x_test) else 0
+  xs = (models_lib.sparse_rows(x_test, dtype) if 4 * nonzeros <= in_dim
+        else jnp.asarray(x_test, dtype))
   devices = list(devices or jax.local_devices())
   n_dev = len(devices)
   if batch_per_device is None:

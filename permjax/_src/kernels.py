@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from permjax._src.models import densify
 from permjax._src.models import MLPSpec
 
 
@@ -264,7 +265,8 @@ def _layer_pieces(model, params, x, in_dim):
   cot = jnp.broadcast_to(jnp.eye(out_dim, dtype=out.dtype)[:, None, :],
                          (out_dim, n, out_dim))
   grads = jax.vmap(lambda c: vjp(c)[0])(cot)
-  inputs = {name: value["inputs"][0]
+  inputs = {name: None if value["inputs"][0] is None
+            else densify(value["inputs"][0], in_dim)
             for name, value in state["intermediates"].items()}
   cotangents = {name: value["preact"] for name, value in grads.items()}
   return inputs, cotangents

@@ -30,6 +30,7 @@ from typing import Any, Callable, NamedTuple
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 ACTIVATIONS = ("relu", "erf")
 PARAMETERIZATIONS = ("ntk", "standard")
@@ -41,6 +42,49 @@ def _activation_fn(name: str) -> Callable[[jax.Array], jax.Array]:
   if name == "erf":
     return jax.lax.erf
   raise ValueError(f"activation must be one of {ACTIVATIONS}, got {name!r}")
+
+
+class SparseRows(NamedTuple):
+  """A batch of inputs stored by their few nonzeros.
+
+  Row ``r`` is ``Σ_j values[r, j] · e_{indices[r, j]}`` (padding entries have
+  value 0). The first dense layer then gathers weight rows instead of
+  multiplying by a mostly-zero matrix: test inputs with ``n`` ones cost
+  ``O(n m)`` instead of ``O(k m)`` each.
+
+  Attributes:
+    indices: ``(batch, s)`` int32 feature indices.
+    values: ``(batch, s)`` float values.
+  """
+  indices: jax.Array
+  values: jax.Array
+
+
+def sparse_rows(x, dtype=jnp.float32) -> SparseRows:
+  """Stores the rows of a dense ``(batch, d)`` array by their nonzeros.
+
+  Example:
+    >>> import numpy as np
+    >>> rows = sparse_rows(np.array([[0., 2., 0.], [1., 0., 3.]]))
+    >>> rows.indices.tolist(), rows.values.tolist()
+    ([[1, 0], [0, 2]], [[2.0, 0.0], [1.0, 3.0]])
+  """
+  x = np.asarray(x)
+  nonzero = x != 0
+  width = max(1, int(nonzero.sum(axis=1).max()))
+  order = np.argsort(~nonzero, axis=1, kind="stable")[:, :width]
+  values = np.take_along_axis(x, order, axis=1)
+  indices = np.where(values != 0, order, 0)
+  return SparseRows(jnp.asarray(indices, jnp.int32),
+                    jnp.asarray(values, dtype))
+
+
+def densify(x, dim: int):
+  """The dense ``(batch, dim)`` array of a :class:`SparseRows` (or ``x``)."""
+  if not isinstance(x, SparseRows):
+    return x
+  eye = jnp.eye(dim, dtype=x.values.dtype)
+  return jnp.einsum("ns,nsd->nd", x.values, eye[x.indices])
 
 
 class NTTriple(NamedTuple):
@@ -79,14 +123,16 @@ class DenseLayer(nn.Module):
 
     ``x=None`` means the standard basis ``I_fan_in`` (then ``fan_in`` must be
     given): the layer returns its scaled weight rows plus bias, the same
-    numbers as ``I @ W`` without the matmul.
+    numbers as ``I @ W`` without the matmul. ``x`` may also be
+    :class:`SparseRows` (``fan_in`` given), gathered rather than multiplied.
 
     The layer input is sown into ``"intermediates"`` (under ``"inputs"``) and
     the pre-activation passes through ``perturb("preact")``; both are no-ops
     unless those collections are requested, and they let
     :func:`permjax.mlp_ntk` build the tangent kernel layer by layer.
     """
-    if x is not None:
+    sparse = isinstance(x, SparseRows)
+    if x is not None and not sparse:
       fan_in = x.shape[-1]
     ntk = self.parameterization == "ntk"
     w_init = nn.initializers.normal(1.0 if ntk else
@@ -95,7 +141,12 @@ class DenseLayer(nn.Module):
                    self.param_dtype)
     scale, bias_scale = self.scales(fan_in)
     self.sow("intermediates", "inputs", x)
-    y = w if x is None else x @ w
+    if x is None:
+      y = w
+    elif sparse:
+      y = jnp.einsum("ns,nsf->nf", x.values, w[x.indices])
+    else:
+      y = x @ w
     if scale != 1.0:
       y = y * scale
     if self.b_std is not None:
@@ -120,7 +171,8 @@ class MLP(nn.Module):
 
     ``x=None`` evaluates the network on the standard basis ``I_in_dim`` (the
     permutation task's training inputs) without the first matmul; the result
-    equals ``apply(params, jnp.eye(in_dim))``.
+    equals ``apply(params, jnp.eye(in_dim))``. ``x`` may be
+    :class:`SparseRows` (with ``in_dim``).
     """
     s = self.spec
     act = _activation_fn(s.activation)

@@ -205,20 +205,22 @@ def gp_member_source(spec: MLPSpec, regime: str, train: Examples,
                            backend="closed_form", regime=regime)
   evals, evecs = np.linalg.eigh(pred.cov)
   root = evecs * np.sqrt(np.maximum(evals, 0.0))
-  mean = pred.mean
-  shape = mean.shape
-
-  @jax.jit
-  def draw(ids):
-    def one(i):
-      z = jax.random.normal(jax.random.fold_in(key, i), shape, jnp.float64)
-      return mean + root @ z
-    return jax.vmap(one)(ids)
 
   def source(ids):
     with jax.enable_x64(True):
-      return np.asarray(draw(jnp.asarray(ids, jnp.int64)), np.float64)
+      return np.asarray(_gp_draws(key, jnp.asarray(ids, jnp.int64),
+                                  jnp.asarray(pred.mean), jnp.asarray(root)),
+                        np.float64)
   return source
+
+
+@jax.jit
+def _gp_draws(key, ids, mean, root):
+  """``mean + root @ z_i`` for each id (compiled once per shape)."""
+  def one(i):
+    z = jax.random.normal(jax.random.fold_in(key, i), mean.shape, mean.dtype)
+    return mean + root @ z
+  return jax.vmap(one)(ids)
 
 
 def network_member_source(spec: MLPSpec, train: Examples, x_test: np.ndarray,

@@ -336,8 +336,11 @@ def fit_linearized(spec: MLPSpec, params, x_train, y_train, in_dim: int,
 
 
 def linearized_outputs(spec: MLPSpec, params, delta, x, out_dim: int,
-                       dtype=jnp.float32) -> jax.Array:
+                       dtype=jnp.float32, in_dim: int | None = None
+                       ) -> jax.Array:
   """``f0(x) + J(x) δ``: the linearized network after a parameter move ``δ``.
+
+  ``x`` is ``(n, d)`` or :class:`permjax.SparseRows` (then give ``in_dim``).
 
   Example:
     >>> import jax
@@ -349,5 +352,6 @@ def linearized_outputs(spec: MLPSpec, params, delta, x, out_dim: int,
     True
   """
   model = spec.flax_model(out_dim, dtype)
-  f0, moved = jax.jvp(lambda p: model.apply(p, x), (params,), (delta,))
+  f0, moved = jax.jvp(lambda p: model.apply(p, x, in_dim), (params,),
+                      (delta,))
   return f0 + moved

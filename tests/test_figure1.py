@@ -1,0 +1,207 @@
+"""The Figure-1 experiment: protocol, regimes, outputs, resume, bad input."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import pytest
+
+import permjax
+from permjax._src import protocol
+from permjax.experiments import ntk_permutation as exp
+
+CLI = [sys.executable, "-m", "permjax.experiments.ntk_permutation"]
+# SPEC §8: the paper's published members-for-90% (one seed each).
+PAPER_N90 = {5: 43, 10: 69, 15: 103, 20: 117, 25: 157, 30: 175}
+
+
+def test_paper_points_match_published_numbers():
+  points = exp.paper_points()
+  assert {k: points["n90"][k] for k in PAPER_N90} == PAPER_N90
+  ns, acc = points["curves"][10]
+  assert acc[-1] >= 0.999 and ns[-1] == 129  # SPEC §8: 129 members at k=10
+
+
+def test_accumulation_is_sequential_and_resumable():
+  rng = np.random.default_rng(0)
+  y = (rng.random((7, 4)) < 0.5).astype(float)
+  test = protocol.TestSet(rng.normal(size=(7, 4)), y, np.arange(1.0, 8.0))
+  outs = rng.normal(size=(10, 7, 4)) + (2 * y - 1) * 0.3
+  one, acc_one = protocol.accuracies(protocol.empty_state(test), outs, test,
+                                     1e-4)
+  part, _ = protocol.accuracies(protocol.empty_state(test), outs[:3], test,
+                                1e-4)
+  rest, _ = protocol.accuracies(part, outs[3:], test, 1e-4)
+  np.testing.assert_array_equal(rest.sums, one.sums)
+  np.testing.assert_array_equal(rest.accuracy, one.accuracy)
+  # Against a direct computation.
+  for n in range(1, 11):
+    avg = outs[:n].mean(0)
+    exact = np.all((avg > 1e-4) == (y > 0.5), axis=1)
+    np.testing.assert_allclose(acc_one[n - 1],
+                               exact @ test.weight / test.weight.sum())
+  assert protocol.first_reaching([0.1, 0.95, 0.5, 1.0], 0.9) == 2
+  assert protocol.first_reaching([0.1], 0.9) is None
+
+
+def test_gp_member_source_draws_the_posterior():
+  perm = [2, 0, 3, 1]
+  train = permjax.training_set(perm)
+  x = permjax.inputs_with_n_ones(perm, 2).x
+  src = protocol.gp_member_source(permjax.MLPSpec(width=1), "ntk", train, x,
+                                  jax.random.key(0))
+  draws = src(np.arange(4000))
+  gp = permjax.gp_predict(permjax.MLPSpec(width=1), train.x, train.y, x,
+                          backend="closed_form")
+  se = np.sqrt(np.diag(gp.cov) / 4000)[:, None]
+  assert np.all(np.abs(draws.mean(0) - gp.mean) < 4.5 * se)
+  emp = np.mean([np.cov(draws[:, :, j].T) for j in range(4)], axis=0)
+  # Sample covariance of 4000 draws pooled over 4 outputs: rel. error
+  # ~ sqrt(2/16000) ≈ 1%; allow 6%.
+  np.testing.assert_allclose(emp, gp.cov, atol=0.06 * gp.cov.max())
+  # Member 7 is member 7 in any batch (to rounding of the batched matmul).
+  np.testing.assert_allclose(src(np.array([5, 7]))[1], draws[7], rtol=1e-12,
+                             atol=1e-15)
+
+
+def _records(workdir):
+  return exp._read_records(os.path.join(workdir, "results.jsonl"))  # pylint: disable=protected-access
+
+
+def test_smoke_preset_end_to_end(tmp_path):
+  config = exp.get_config("smoke")
+  paths = exp.run(config, str(tmp_path), progress=False)
+  records = _records(tmp_path)
+  assert len(records) == 3 * 3 * 2  # regimes × k (3, 4, 5) × seeds
+  for r in records:
+    assert r["jax_version"] == jax.__version__
+    assert r["reached"] and r["members"] == len(r["curve"])
+    assert r["curve"][-1] >= r["stop_accuracy"]
+    assert all(a < r["stop_accuracy"] for a in r["curve"][:-1])
+  kinds = {r["regime"]: r["trainer"] for r in records}
+  assert kinds == {"gp": "gp-posterior (ntk kernel)",
+                   "ntk": "linearized/cg", "standard": "linearized/cg"}
+  assert {r["regime"]: r["dtype"] for r in records}["gp"] == "float64"
+  with open(paths["summary"]) as f:
+    rows = list(csv.DictReader(f))
+  assert len(rows) == 9 and "N90_mean" in rows[0]
+  for name in ("figure_left", "figure_right"):
+    assert os.path.getsize(paths[name]) > 20_000
+  with open(paths["config"]) as f:
+    cfg = json.load(f)
+  assert cfg["config"]["name"] == "smoke" and "device" in cfg
+  # Same (k, seed): the same permutation and test set in every regime.
+  by = {(r["regime"], r["k"], r["seed"]): r for r in records}
+  assert by[("gp", 5, 0)]["n_distinct_inputs"] == by[
+      ("ntk", 5, 0)]["n_distinct_inputs"]
+
+
+RESUME_ARGS = ["--config", "smoke", "--regimes", "gp,ntk", "--k_values", "4",
+               "--k_curves", "6", "--seeds", "1", "--chunk", "8",
+               "--delta_curves", "0.001", "--num_test", "300"]
+
+
+def test_killed_run_resumes_to_identical_results(tmp_path):
+  full = tmp_path / "full"
+  done = subprocess.run(CLI + RESUME_ARGS + ["--workdir", str(full)],
+                        capture_output=True, text=True, timeout=900)
+  assert done.returncode == 0, done.stderr[-2000:]
+  cut = tmp_path / "cut"
+  proc = subprocess.Popen(CLI + RESUME_ARGS + ["--workdir", str(cut)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+  deadline = time.time() + 600
+  killed = False
+  while time.time() < deadline and proc.poll() is None:
+    ckpts = list((cut / "checkpoints").glob("ntk-k6-s0/*")) if (
+        cut / "checkpoints").exists() else []
+    if any(p.name.isdigit() and int(p.name) >= 16 for p in ckpts):
+      proc.send_signal(signal.SIGKILL)
+      killed = True
+      break
+    time.sleep(0.05)
+  proc.wait()
+  assert killed, "the run ended before a partial ensemble was checkpointed"
+  partial = _records(cut)
+  assert len(partial) < 4
+  again = subprocess.run(CLI + RESUME_ARGS + ["--workdir", str(cut)],
+                         capture_output=True, text=True, timeout=900)
+  assert again.returncode == 0, again.stderr[-2000:]
+
+  def strip(records):
+    return sorted((json.dumps({k: v for k, v in r.items() if k != "seconds"},
+                              sort_keys=True) for r in records))
+  assert strip(_records(cut)) == strip(_records(full))
+  assert not list((cut / "checkpoints").glob("*"))
+
+
+def test_other_config_refused_and_overwrite_keeps_old_files(tmp_path):
+  exp.run(exp.get_config("smoke", regimes=("gp",), k_curves=(4,), k_values=(),
+                         seeds=1), str(tmp_path), progress=False)
+  before = (tmp_path / "results.jsonl").read_text()
+  out = subprocess.run(CLI + ["--config", "smoke", "--regimes", "gp",
+                              "--workdir", str(tmp_path)],
+                       capture_output=True, text=True)
+  assert out.returncode == 2
+  assert "different config" in out.stderr and "--overwrite" in out.stderr
+  assert (tmp_path / "results.jsonl").read_text() == before
+  exp.run(exp.get_config("smoke", regimes=("gp",), k_curves=(5,), k_values=(),
+                         seeds=1), str(tmp_path), overwrite=True,
+          progress=False)
+  kept = list(tmp_path.glob("previous-*/results.jsonl"))
+  assert len(kept) == 1 and kept[0].read_text() == before
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--config", "fast"], "unknown preset 'fast'"),
+    (["--regimes", "gp,nngp2"], "unknown regime(s) ['nngp2']"),
+    (["--k_values", "1,3"], "k must be >= 2, got k=[1]"),
+    (["--delta", "1.5"], "delta must lie in (0, 1), got 1.5"),
+    (["--delta_curves", "0"], "delta_curves must lie in (0, 1), got 0.0"),
+    (["--nnz", "4", "--k_values", "3", "--k_curves", "5"],
+     "nnz=4 must be in 1..k; too large for k=[3]"),
+    (["--test_set", "all", "--k_values", "21", "--k_curves", "5"],
+     "k=[21] is above the limit k <= 20"),
+])
+def test_bad_input_one_line_errors(tmp_path, args, message):
+  out = subprocess.run(CLI + ["--workdir", str(tmp_path)] + args,
+                       capture_output=True, text=True)
+  assert out.returncode == 2
+  assert message in out.stderr
+  assert len(out.stderr.strip().splitlines()) == 1
+  assert not (tmp_path / "results.jsonl").exists()
+
+
+def test_divergence_names_the_run_and_keeps_records(tmp_path):
+  args = ["--config", "smoke", "--regimes", "gp,ntk", "--k_values", "3",
+          "--k_curves", "4", "--seeds", "1", "--trainer", "gd", "--lr", "1e5",
+          "--workdir", str(tmp_path)]
+  out = subprocess.run(CLI + args, capture_output=True, text=True)
+  assert out.returncode == 2
+  assert "(regime=ntk, k=3, seed=0)" in out.stderr
+  assert "largest stable lr" in out.stderr
+  records = _records(tmp_path)
+  assert [r["regime"] for r in records] == ["gp", "gp"]
+
+
+def test_all_inputs_and_scaling(tmp_path):
+  config = exp.get_config("smoke", regimes=("gp",), test_set="all",
+                          k_values=(3, 4, 5, 6), k_curves=(), seeds=2)
+  exp.run(config, str(tmp_path), progress=False)
+  records = _records(tmp_path)
+  for r in records:
+    assert r["n_test_inputs"] == 2 ** r["k"] - 1
+    assert r["stop_accuracy"] == 1.0 and r["curve"][-1] == 1.0
+  rows = exp.scaling(str(tmp_path))
+  assert rows[0]["regime"] == "gp" and rows[0]["test_set"] == "all"
+  for key in ("exponent", "exponent_r2", "r2_klogk", "r2_k2",
+              "analytic_exponent"):
+    assert key in rows[0]
+  out = subprocess.run(CLI + ["scaling", "--workdir", str(tmp_path)],
+                       capture_output=True, text=True)
+  assert out.returncode == 0 and "scaling.csv" in out.stdout
