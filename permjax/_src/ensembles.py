@@ -495,10 +495,14 @@ def train_ensemble(spec: MLPSpec, task: Examples, key: jax.Array,
   devices = list(devices or jax.local_devices())
   n_dev = len(devices)
   if batch_per_device is None:
+    sequential = _walks_members(config, devices)
     batch_per_device = auto_batch_per_device(
         spec, in_dim, out_dim, len(x_train), len(x_test), config.dtype,
-        config.trainer, memory_budget, devices[0],
-        sequential=_walks_members(config, devices))
+        config.trainer, memory_budget, devices[0], sequential=sequential)
+    if sequential:
+      # Members walked one by one come out the same in any batch, so never
+      # pad a small request up to a big batch.
+      batch_per_device = min(batch_per_device, -(-len(ids) // n_dev))
   if batch_per_device < 1:
     raise ValueError(f"batch_per_device must be >= 1, got {batch_per_device}")
   batch = batch_per_device * n_dev

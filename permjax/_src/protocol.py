@@ -22,12 +22,14 @@ one.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh, PartitionSpec
 
 from permjax._src import ensembles
 from permjax._src import gp as gp_lib
@@ -206,21 +208,35 @@ def gp_member_source(spec: MLPSpec, regime: str, train: Examples,
   evals, evecs = np.linalg.eigh(pred.cov)
   root = evecs * np.sqrt(np.maximum(evals, 0.0))
 
+  devices = tuple(jax.local_devices())
+  draws = _gp_draws(devices)
+
   def source(ids):
+    ids = np.asarray(ids)
+    pad = -len(ids) % len(devices)
+    padded = np.concatenate([ids, np.full(pad, ids[-1])])
     with jax.enable_x64(True):
-      return np.asarray(_gp_draws(key, jnp.asarray(ids, jnp.int64),
-                                  jnp.asarray(pred.mean), jnp.asarray(root)),
-                        np.float64)
+      out = draws(key, jnp.asarray(padded, jnp.int64), jnp.asarray(pred.mean),
+                  jnp.asarray(root))
+      return np.asarray(out, np.float64)[:len(ids)]
   return source
 
 
-@jax.jit
-def _gp_draws(key, ids, mean, root):
-  """``mean + root @ z_i`` for each id (compiled once per shape)."""
-  def one(i):
-    z = jax.random.normal(jax.random.fold_in(key, i), mean.shape, mean.dtype)
-    return mean + root @ z
-  return jax.vmap(one)(ids)
+@functools.lru_cache(maxsize=8)
+def _gp_draws(devices):
+  """``mean + root @ z_i`` per id, the ids sharded over ``devices``."""
+  mesh = Mesh(np.asarray(devices), ("members",))
+
+  def local(key, ids, mean, root):
+    def one(i):
+      z = jax.random.normal(jax.random.fold_in(key, i), mean.shape,
+                            mean.dtype)
+      return mean + root @ z
+    return jax.vmap(one)(ids)
+  spec = PartitionSpec
+  return jax.jit(jax.shard_map(
+      local, mesh=mesh, in_specs=(spec(), spec("members"), spec(), spec()),
+      out_specs=spec("members"), check_vma=False))
 
 
 def network_member_source(spec: MLPSpec, train: Examples, x_test: np.ndarray,

@@ -120,7 +120,7 @@ class Config:
   tol: float = 1e-9
   gp_regime: str = "ntk"
   round_threshold: float = protocol.DEFAULT_ROUND_THRESHOLD
-  max_gp_inputs: int = 1 << 13
+  max_gp_inputs: int = 1 << 14
   seed_offset: int = 0
 
   def __post_init__(self):
@@ -307,6 +307,16 @@ def _read_records(path: str) -> list[dict]:
         except json.JSONDecodeError:
           continue  # a line cut by a kill; its record is redone
   return records
+
+
+def load_results(workdir: str) -> list[dict]:
+  """The finished (regime, k, seed) records of a work folder.
+
+  Example:
+    >>> load_results("/nonexistent")
+    []
+  """
+  return _read_records(os.path.join(workdir, "results.jsonl"))
 
 
 def _append_record(path: str, record: dict) -> None:
