@@ -197,11 +197,12 @@ def test_all_inputs_and_scaling(tmp_path):
   for r in records:
     assert r["n_test_inputs"] == 2 ** r["k"] - 1
     assert r["stop_accuracy"] == 1.0 and r["curve"][-1] == 1.0
-  rows = exp.scaling(str(tmp_path))
+  rows = exp.scaling(str(tmp_path), k_min=3)
   assert rows[0]["regime"] == "gp" and rows[0]["test_set"] == "all"
   for key in ("exponent", "exponent_r2", "r2_klogk", "r2_k2",
               "analytic_exponent"):
     assert key in rows[0]
-  out = subprocess.run(CLI + ["scaling", "--workdir", str(tmp_path)],
+  out = subprocess.run(CLI + ["scaling", "--workdir", str(tmp_path),
+                              "--k_min", "3"],
                        capture_output=True, text=True)
   assert out.returncode == 0 and "scaling.csv" in out.stdout
