@@ -685,7 +685,8 @@ def plot_right(path: str, records: list[dict], config: Config) -> None:
                                     else ""), fontsize=9)
     ax.axhline(1 - config.delta_curves, color="grey", lw=0.5)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    if ax.get_legend_handles_labels()[0]:
+      ax.legend(fontsize=7)
   axes[0][0].set_ylabel("exact-match accuracy")
   fig.suptitle(f"Figure 1 (right), {config.name} preset, "
                f"{config.seeds} seeds per k")
