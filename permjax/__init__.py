@@ -17,7 +17,9 @@ The public API, by concept (each lives in one private module):
 * kernels: :func:`kernel_matrices` (closed-form NNGP/NTK, float64),
   :func:`empirical_ntk` (a finite network's tangent kernel);
 * GP prediction: :func:`gp_predict` (``backend="nt" | "closed_form"``,
-  ``regime="ntk" | "nngp"``), :func:`symmetric_gp` (α_n, β_n, σ²_n);
+  ``regime="ntk" | "nngp"``), :func:`symmetric_gp` (α_n, β_n, σ²_n),
+  :func:`symmetric_sampler` (exact joint draws of an S_k-invariant Gaussian on
+  whole layers of the cube, ``O(k² 2^k)`` per draw);
 * training: :class:`TrainConfig`, :func:`train_ensemble` (vmapped over
   members, sharded over devices, checkpointed and resumable; GD or the
   closed-form linearized trainer), :func:`mlp_ntk` (layer-wise empirical NTK);
@@ -47,6 +49,9 @@ from permjax._src.gp import gp_predict
 from permjax._src.gp import GPPrediction
 from permjax._src.gp import symmetric_gp
 from permjax._src.gp import SymmetricGP
+from permjax._src.hypercube import isotypic_blocks
+from permjax._src.hypercube import symmetric_sampler
+from permjax._src.hypercube import SymmetricSampler
 from permjax._src.kernels import empirical_ntk
 from permjax._src.kernels import kappa0
 from permjax._src.kernels import kappa1
@@ -87,7 +92,8 @@ __all__ = (
     "max_stable_lr", "merge_results", "mlp_ntk", "train_ensemble",
     "training_loss",
     "Examples", "GPPrediction", "KernelPair", "MLPSpec", "NTTriple",
-    "SparseRows", "SymmetricGP", "all_inputs", "sparse_rows", "apply_permutation", "binding_n",
+    "SparseRows", "SymmetricGP", "SymmetricSampler", "all_inputs",
+    "isotypic_blocks", "symmetric_sampler", "sparse_rows", "apply_permutation", "binding_n",
     "count_inputs", "empirical_ntk", "ensemble_size",
     "ensemble_size_enumerated", "gp_predict", "inputs_with_n_ones",
     "iter_all_inputs", "iter_inputs_with_n_ones", "kappa0", "kappa1",

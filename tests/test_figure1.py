@@ -88,6 +88,7 @@ def test_smoke_preset_end_to_end(tmp_path):
   assert kinds == {"gp": "gp-posterior (ntk kernel)",
                    "ntk": "linearized/cg", "standard": "linearized/cg"}
   assert {r["regime"]: r["dtype"] for r in records}["gp"] == "float64"
+  assert {r["gp_sampler"] for r in records if r["regime"] == "gp"} == {"dense"}
   with open(paths["summary"]) as f:
     rows = list(csv.DictReader(f))
   assert len(rows) == 9 and "N90_mean" in rows[0]
@@ -165,6 +166,7 @@ def test_other_config_refused_and_overwrite_keeps_old_files(tmp_path):
     (["--delta_curves", "0"], "delta_curves must lie in (0, 1), got 0.0"),
     (["--nnz", "4", "--k_values", "3", "--k_curves", "5"],
      "nnz=4 must be in 1..k; too large for k=[3]"),
+    (["--gp_sampler", "eig"], "gp_sampler must be one of"),
     (["--test_set", "all", "--k_values", "21", "--k_curves", "5"],
      "k=[21] is above the limit k <= 20"),
 ])
@@ -191,10 +193,12 @@ def test_divergence_names_the_run_and_keeps_records(tmp_path):
 
 def test_all_inputs_and_scaling(tmp_path):
   config = exp.get_config("smoke", regimes=("gp",), test_set="all",
-                          k_values=(3, 4, 5, 6), k_curves=(), seeds=2)
+                          k_values=(3, 4, 5, 6), k_curves=(), seeds=2,
+                          gp_sampler="symmetric")
   exp.run(config, str(tmp_path), progress=False)
   records = _records(tmp_path)
   for r in records:
+    assert r["gp_sampler"] == "symmetric"
     assert r["n_test_inputs"] == 2 ** r["k"] - 1
     assert r["stop_accuracy"] == 1.0 and r["curve"][-1] == 1.0
   rows = exp.scaling(str(tmp_path), k_min=3)

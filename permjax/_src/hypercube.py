@@ -69,7 +69,7 @@ def cube(k: int) -> Cube:
   Example:
     >>> c = cube(3)
     >>> c.masks[1].tolist(), c.down[2].tolist()
-    ([1, 2, 4], [[0, 1], [0, 2], [1, 2]])
+    ([1, 2, 4], [[1, 0], [2, 0], [2, 1]])
   """
   if not isinstance(k, (int, np.integer)) or not 1 <= k <= MAX_K:
     raise ValueError(f"k must be an integer in 1..{MAX_K}, got {k!r}")
@@ -174,9 +174,10 @@ class SymmetricSampler(NamedTuple):
     layers: the layers drawn, ascending.
     noise_shapes: ``{j: (C(k,j), m_j)}``, the white noise one draw consumes
       per output column.
-    transform: ``transform(noise, cols)`` maps ``{j: (C(k,j), m_j, cols)}``
-      white noise to ``(Σ_a C(k,a), cols)`` values, layers concatenated in
-      ``layers`` order and masks ascending inside a layer.
+    transform: ``transform(noise)`` maps white noise ``{j: (C(k,j), m_j,
+      *cols)}`` to values ``(Σ_a C(k,a), *cols)``, layers concatenated in
+      ``layers`` order and masks ascending inside a layer; the dtype is the
+      noise's (float64 for exact draws).
     size: total number of values per column.
   """
   k: int
@@ -226,39 +227,36 @@ def symmetric_sampler(k: int, layers: Sequence[int],
 
   def up_op(f, i):
     """U from layer i-1 to layer i on ``(C(k,i-1), ...)``."""
-    idx = down[i]
-    return sum(f[idx[:, s]] for s in range(i))
+    return f[down[i]].sum(1)
 
   def down_op(f, i):
     """D from layer i to layer i-1."""
-    idx = up[i - 1]
-    return sum(f[idx[:, s]] for s in range(k - i + 1))
+    return f[up[i - 1]].sum(1)
 
   def transform(noise):
-    with jax.enable_x64(True):
-      carry, targets = None, ()
-      out = {}
-      for i in range(max(layers) + 1):
-        if carry is not None:
-          carry = up_op(carry, i)
-        if i in mix:
-          lj, root = mix[i]
-          v = jnp.asarray(noise[i], jnp.float64)
-          for jp in range(i):  # harmonic projection of layer-i noise
-            v = v - up_op(down_op(v, i), i) / ((i - jp) * (k - i - jp + 1))
-          w = jnp.einsum("bl,cl...->cb...", jnp.asarray(root), v)
-          if carry is None:
-            carry, targets = w, lj
-          else:
-            at = [targets.index(b) for b in lj]
-            carry = carry.at[:, jnp.asarray(at)].add(w)
-        if i in targets:
-          at = targets.index(i)
-          out[i] = carry[:, at]
-          keep = [t for t in range(len(targets)) if t != at]
-          carry = carry[:, jnp.asarray(keep, jnp.int32)] if keep else None
-          targets = tuple(targets[t] for t in keep)
-      return jnp.concatenate([out[a] for a in layers])
+    carry, targets = None, ()
+    out = {}
+    for i in range(max(layers) + 1):
+      if carry is not None:
+        carry = up_op(carry, i)
+      if i in mix:
+        lj, root = mix[i]
+        v = noise[i]
+        for jp in range(i):  # harmonic projection of layer-i noise
+          v = v - up_op(down_op(v, i), i) / ((i - jp) * (k - i - jp + 1))
+        w = jnp.einsum("bl,cl...->cb...", jnp.asarray(root, v.dtype), v)
+        if carry is None:
+          carry, targets = w, lj
+        else:
+          at = [targets.index(b) for b in lj]
+          carry = carry.at[:, jnp.asarray(at)].add(w)
+      if i in targets:
+        at = targets.index(i)
+        out[i] = carry[:, at]
+        keep = [t for t in range(len(targets)) if t != at]
+        carry = carry[:, jnp.asarray(keep, jnp.int32)] if keep else None
+        targets = tuple(targets[t] for t in keep)
+    return jnp.concatenate([out[a] for a in layers])
 
   size = sum(len(c.masks[a]) for a in layers)
   return SymmetricSampler(k, layers, noise_shapes, transform, size)

@@ -33,6 +33,8 @@ from jax.sharding import Mesh, PartitionSpec
 
 from permjax._src import ensembles
 from permjax._src import gp as gp_lib
+from permjax._src import hypercube
+from permjax._src import kernels as kernels_lib
 from permjax._src import training
 from permjax._src.models import MLPSpec
 from permjax._src.task import Examples
@@ -186,57 +188,183 @@ def grow(source: MemberSource, test: TestSet, *, stop_accuracy: float,
   return Curve(accuracy, n_at, stop is not None)
 
 
+#: ``sampler="auto"`` samples densely up to this many test inputs.
+DENSE_AUTO_LIMIT = 4096
+GP_SAMPLERS = ("auto", "dense", "symmetric")
+
+
 def gp_member_source(spec: MLPSpec, regime: str, train: Examples,
-                     x_test: np.ndarray, key: jax.Array) -> MemberSource:
+                     x_test: np.ndarray, key: jax.Array, *,
+                     sampler: str = "auto",
+                     max_dense: int = 1 << 14) -> MemberSource:
   """Members drawn jointly from the trained-GP posterior on ``x_test``.
 
-  Member ``i`` is ``μ + S z_i`` with ``z_i ~ N(0, I)`` of shape
-  ``(n_test, out)`` from ``fold_in(key, i)`` and ``S = V sqrt(Λ)`` from the
-  eigendecomposition of the test-test covariance (exact also where it is
-  singular, e.g. on training inputs), all in float64.
+  Member ``i`` is ``μ + S z_i`` with white noise ``z_i`` from
+  ``fold_in(key, i)``, all in float64. Two exact samplers:
+
+  * ``"dense"``: ``S = V sqrt(Λ)`` from the eigendecomposition of the
+    test-test covariance (exact also where it is singular); any test set, but
+    ``O(n_test³)`` once and ``O(n_test²)`` per draw.
+  * ``"symmetric"``: :func:`permjax.symmetric_sampler`, which uses that the
+    posterior of the permutation task is S_k-invariant; ``O(k² 2^k)`` per draw
+    on the whole layers the test inputs lie on, no large matrix. Needs the
+    training inputs to be the basis vectors and binary (optionally
+    normalised) test inputs. The two samplers draw the same Gaussian from
+    different noise, so their members differ.
+
+  ``"auto"`` is dense up to :data:`DENSE_AUTO_LIMIT` test inputs, else
+  symmetric.
+
+  Args:
+    spec: architecture whose kernels define the GP.
+    regime: ``"ntk"`` or ``"nngp"``.
+    train: the training set.
+    x_test: ``(n_test, k)`` test inputs.
+    key: root key of the members.
+    sampler: ``"auto"``, ``"dense"`` or ``"symmetric"``.
+    max_dense: refuse dense sampling above this many test inputs.
+
+  Returns:
+    ``source(ids) -> (len(ids), n_test, out)`` float64 outputs; the chosen
+    sampler is in ``source.sampler``.
 
   Example:
     >>> import permjax
     >>> tr = permjax.training_set([1, 2, 0])
     >>> src = gp_member_source(MLPSpec(width=1), "ntk", tr,
     ...                        permjax.all_inputs([1, 2, 0]).x, jax.random.key(0))
-    >>> src(np.arange(4)).shape
-    (4, 7, 3)
+    >>> src(np.arange(4)).shape, src.sampler
+    ((4, 7, 3), 'dense')
   """
-  pred = gp_lib.gp_predict(spec, train.x, train.y, x_test,
-                           backend="closed_form", regime=regime)
-  evals, evecs = np.linalg.eigh(pred.cov)
-  root = evecs * np.sqrt(np.maximum(evals, 0.0))
-
+  if sampler not in GP_SAMPLERS:
+    raise ValueError(f"sampler must be one of {list(GP_SAMPLERS)}, got "
+                     f"{sampler!r}")
+  x_test = np.asarray(x_test, np.float64)
+  if sampler == "auto":
+    sampler = "dense" if len(x_test) <= DENSE_AUTO_LIMIT else "symmetric"
+  if sampler == "dense" and len(x_test) > max_dense:
+    raise ValueError(f"dense GP sampling over {len(x_test):,} inputs needs a "
+                     f"{len(x_test):,}² covariance; the limit is "
+                     f"{max_dense:,}; use sampler='symmetric'")
   devices = tuple(jax.local_devices())
-  draws = _gp_draws(devices)
+  if sampler == "dense":
+    pred = gp_lib.gp_predict(spec, train.x, train.y, x_test,
+                             backend="closed_form", regime=regime)
+    evals, evecs = np.linalg.eigh(pred.cov)
+    args = (pred.mean, evecs * np.sqrt(np.maximum(evals, 0.0)))
+    draws = _gp_draws(devices)
+  else:
+    mean, rows, layers, cov_fn = _symmetric_setup(spec, regime, train, x_test)
+    draws = _symmetric_draws(devices, x_test.shape[1], layers,
+                             _CovKey(cov_fn))
+    args = (mean, rows)
 
   def source(ids):
     ids = np.asarray(ids)
     pad = -len(ids) % len(devices)
     padded = np.concatenate([ids, np.full(pad, ids[-1])])
     with jax.enable_x64(True):
-      out = draws(key, jnp.asarray(padded, jnp.int64), jnp.asarray(pred.mean),
-                  jnp.asarray(root))
+      out = draws(key, jnp.asarray(padded, jnp.int64),
+                  *[jnp.asarray(a) for a in args])
       return np.asarray(out, np.float64)[:len(ids)]
+  source.sampler = sampler
   return source
+
+
+def _sharded(devices, local, n_shared):
+  mesh = Mesh(np.asarray(devices), ("members",))
+  spec = PartitionSpec
+  return jax.jit(jax.shard_map(
+      local, mesh=mesh,
+      in_specs=(spec(), spec("members")) + (spec(),) * n_shared,
+      out_specs=spec("members"), check_vma=False))
 
 
 @functools.lru_cache(maxsize=8)
 def _gp_draws(devices):
   """``mean + root @ z_i`` per id, the ids sharded over ``devices``."""
-  mesh = Mesh(np.asarray(devices), ("members",))
-
   def local(key, ids, mean, root):
     def one(i):
       z = jax.random.normal(jax.random.fold_in(key, i), mean.shape,
                             mean.dtype)
       return mean + root @ z
     return jax.vmap(one)(ids)
-  spec = PartitionSpec
-  return jax.jit(jax.shard_map(
-      local, mesh=mesh, in_specs=(spec(), spec("members"), spec(), spec()),
-      out_specs=spec("members"), check_vma=False))
+  return _sharded(devices, local, 2)
+
+
+class _CovKey:
+  """Hashable wrapper of a tabulated ``cov_fn`` (cache key of compiled draws)."""
+
+  def __init__(self, table: dict):
+    self.table = table
+    self._key = tuple(sorted((k, round(v, 17)) for k, v in table.items()))
+
+  def __call__(self, a, b, c):
+    return self.table[(a, b, c)]
+
+  def __hash__(self):
+    return hash(self._key)
+
+  def __eq__(self, other):
+    return isinstance(other, _CovKey) and self._key == other._key
+
+
+def _symmetric_setup(spec, regime, train, x_test):
+  """Mean, row map, layers and the tabulated covariance ``g(a, b, c)``."""
+  k = x_test.shape[1]
+  x_train = np.asarray(train.x, np.float64)
+  if (x_train.shape != (k, k) or not np.isin(x_train, (0.0, 1.0)).all()
+      or not (x_train.sum(0) == 1).all() or not (x_train.sum(1) == 1).all()):
+    raise ValueError("symmetric GP sampling needs the k basis vectors as "
+                     f"training inputs, got x_train of shape {x_train.shape} "
+                     "that is not a permutation of the identity")
+  masks, scale = hypercube.layer_structure(x_test)
+  layers = tuple(sorted(scale))
+  cube = hypercube.cube(k)
+  offset = np.cumsum([0] + [len(cube.masks[a]) for a in layers])
+  where = dict(zip(layers, offset[:-1]))
+  counts = np.array([bin(int(m)).count("1") for m in masks])
+  rows = np.array([where[c] for c in counts]) + cube.position[masks]
+  # Covariance of an a-subset and a b-subset sharing c ones, from the same
+  # closed form as the dense path, on one representative pair per (a, b, c).
+  triples = [(a, b, c) for a in layers for b in layers if a <= b
+             for c in range(max(0, a + b - k), a + 1)]
+  reps = np.zeros((2 * len(triples), k))
+  for t, (a, b, c) in enumerate(triples):
+    reps[2 * t, :a] = scale[a]
+    reps[2 * t + 1, a - c:a - c + b] = scale[b]
+  pred = gp_lib.gp_predict(spec, x_train, train.y, reps,
+                           backend="closed_form", regime=regime)
+  table = {tr: float(pred.cov[2 * t, 2 * t + 1])
+           for t, tr in enumerate(triples)}
+  # Mean: G(x, X) G(X, X)^{-1} Y, without the test-test covariance.
+  g_xx = getattr(kernels_lib.kernel_matrices(spec, x_train), regime)
+  g_tx = getattr(kernels_lib.kernel_matrices(spec, x_test, x_train), regime)
+  mean = g_tx @ np.linalg.solve(g_xx, np.asarray(train.y, np.float64))
+  return mean, rows, layers, table
+
+
+@functools.lru_cache(maxsize=8)
+def _symmetric_draws(devices, k, layers, cov):
+  sampler = hypercube.symmetric_sampler(k, layers, cov)
+
+  def local(key, ids, mean, rows):
+    out_dim = mean.shape[1]
+
+    sizes = {j: int(np.prod(shape)) for j, shape in
+             sampler.noise_shapes.items()}
+    total = sum(sizes.values())
+
+    def one(i):
+      flat = jax.random.normal(jax.random.fold_in(key, i), (total, out_dim),
+                               mean.dtype)
+      noise, at = {}, 0
+      for j, shape in sampler.noise_shapes.items():
+        noise[j] = flat[at:at + sizes[j]].reshape(shape + (out_dim,))
+        at += sizes[j]
+      return mean + sampler.transform(noise)[rows]
+    return jax.vmap(one)(ids)
+  return _sharded(devices, local, 2)
 
 
 def network_member_source(spec: MLPSpec, train: Examples, x_test: np.ndarray,

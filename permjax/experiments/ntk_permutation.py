@@ -96,7 +96,11 @@ class Config:
     tol: GD stops once the training loss is below this.
     gp_regime: kernel of the ``gp`` regime: ``ntk`` or ``nngp``.
     round_threshold: bits are 1 iff the ensemble average exceeds this.
-    max_gp_inputs: largest test set the ``gp`` regime samples jointly.
+    gp_sampler: how the ``gp`` regime draws members: ``dense``
+      (eigendecomposition of the test-test covariance), ``symmetric`` (exact
+      S_k-symmetric sampler, ``O(k² 2^k)`` per draw, for binary test inputs)
+      or ``auto`` (dense up to 4096 test inputs).
+    max_gp_inputs: largest test set the dense sampler takes.
     seed_offset: first seed.
   """
   name: str = "default"
@@ -120,6 +124,7 @@ class Config:
   tol: float = 1e-9
   gp_regime: str = "ntk"
   round_threshold: float = protocol.DEFAULT_ROUND_THRESHOLD
+  gp_sampler: str = "auto"
   max_gp_inputs: int = 1 << 14
   seed_offset: int = 0
 
@@ -156,6 +161,9 @@ class Config:
     if self.gp_regime not in ("ntk", "nngp"):
       raise ValueError(f"gp_regime must be 'ntk' or 'nngp', got "
                        f"{self.gp_regime!r}")
+    if self.gp_sampler not in protocol.GP_SAMPLERS:
+      raise ValueError(f"gp_sampler must be one of "
+                       f"{list(protocol.GP_SAMPLERS)}, got {self.gp_sampler!r}")
     if self.lr != "auto":
       try:
         value = float(self.lr)
@@ -276,6 +284,8 @@ def prepare_workdir(workdir: str, config: Config, *,
     except (OSError, json.JSONDecodeError) as err:
       raise ValueError(f"{path} is unreadable ({err}); move it away or pass "
                        f"--overwrite") from None
+    if old is not None:  # fields added later compare at their defaults
+      old = {**_config_record(Config()), **old}
     if old != record["config"]:
       if not overwrite:
         changed = sorted(k for k in set(old or {}) | set(record["config"])
@@ -403,14 +413,13 @@ def run_one(config: Config, regime: str, k: int, seed: int,
   test = build_test_set(config, k, seed, perm)
   start = time.perf_counter()
   if regime == "gp":
-    if len(test.x) > config.max_gp_inputs:
-      raise ExperimentError(
-          f"(regime=gp, k={k}, seed={seed}): joint GP sampling over "
-          f"{len(test.x):,} inputs needs a {len(test.x):,}² covariance; the "
-          f"limit is max_gp_inputs={config.max_gp_inputs:,}")
     spec = permjax.MLPSpec(width=1)
-    source = protocol.gp_member_source(spec, config.gp_regime, train, test.x,
-                                       member_key)
+    try:
+      source = protocol.gp_member_source(
+          spec, config.gp_regime, train, test.x, member_key,
+          sampler=config.gp_sampler, max_dense=config.max_gp_inputs)
+    except ValueError as err:
+      raise ExperimentError(f"(regime=gp, k={k}, seed={seed}): {err}") from None
     trainer, dtype = f"gp-posterior ({config.gp_regime} kernel)", "float64"
   else:
     spec = config.spec(regime)
@@ -440,6 +449,7 @@ def run_one(config: Config, regime: str, k: int, seed: int,
   return {
       "regime": regime, "k": k, "seed": seed,
       "trainer": trainer, "dtype": dtype,
+      "gp_sampler": source.sampler if regime == "gp" else None,
       "parameterization": None if regime == "gp" else spec.parameterization,
       "width": None if regime == "gp" else spec.width,
       "test_set": config.test_set, "nnz": config.nnz,

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# All-inputs ensemble complexity (issue 4, item 6): N such that every one of the
+# 2^k - 1 nonzero inputs is exact, gp regime k = 3..16 (3 seeds) and finite
+# regimes k = 3..12 (2 seeds), then the scaling fits.
+# Usage: OUT=/tmp/all bash experiments/all_inputs/run.sh   (PY=python to override)
+set -u
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+PY=${PY:-python3}
+OUT=${OUT:-runs/all_inputs}
+mkdir -p "$OUT"
+$PY -c "import jax; print('jax', jax.__version__, jax.devices())" | tee "$OUT/versions.txt"
+run() {  # name, seconds, args...
+  local name=$1 limit=$2; shift 2
+  local t0=$(date +%s)
+  timeout "$limit" $PY -m permjax.experiments.ntk_permutation --test_set all \
+    --k_curves '' --max_members 20000 --chunk 64 --workdir "$OUT/$name" "$@" \
+    2> "$OUT/$name.stderr" | tee "$OUT/$name.stdout"
+  echo "$name: rc=$? $(( $(date +%s) - t0 )) s" | tee -a "$OUT/times.txt"
+  tail -c 600 "$OUT/$name.stderr"
+  $PY -m permjax.experiments.ntk_permutation scaling --workdir "$OUT/$name" \
+    | tee "$OUT/$name.scaling.txt"
+}
+run gp "${GP_LIMIT:-240}" --regimes gp --k_values 3:16 --seeds 3
+run finite "${FINITE_LIMIT:-240}" --regimes ntk,standard --k_values 3:12 --seeds 2
+rm -rf "$OUT"/*/checkpoints
