@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # All-inputs ensemble complexity (issue 4, item 6): N such that every one of the
 # 2^k - 1 nonzero inputs is exact, gp regime k = 3..16 (3 seeds) and finite
-# regimes k = 3..12 (2 seeds), then the scaling fits.
+# regimes k = 3..12 (2 seeds), then the scaling fits. Each part stops at its
+# time limit (GP_LIMIT, FINITE_LIMIT seconds) with the finished records kept;
+# rerunning resumes.
 # Usage: OUT=/tmp/all bash experiments/all_inputs/run.sh   (PY=python to override)
 set -u
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
@@ -15,11 +17,14 @@ run() {  # name, seconds, args...
   timeout "$limit" $PY -m permjax.experiments.ntk_permutation --test_set all \
     --k_curves '' --max_members 20000 --chunk 64 --workdir "$OUT/$name" "$@" \
     2> "$OUT/$name.stderr" | tee "$OUT/$name.stdout"
-  echo "$name: rc=$? $(( $(date +%s) - t0 )) s" | tee -a "$OUT/times.txt"
+  local rc=${PIPESTATUS[0]}
+  echo "$name: rc=$rc (124 = cut by the time limit) $(( $(date +%s) - t0 )) s" \
+    | tee -a "$OUT/times.txt"
   tail -c 600 "$OUT/$name.stderr"
   $PY -m permjax.experiments.ntk_permutation scaling --workdir "$OUT/$name" \
     | tee "$OUT/$name.scaling.txt"
 }
-run gp "${GP_LIMIT:-240}" --regimes gp --k_values 3:16 --seeds 3
-run finite "${FINITE_LIMIT:-240}" --regimes ntk,standard --k_values 3:12 --seeds 2
+run gp "${GP_LIMIT:-3600}" --regimes gp --k_values 3:16 --seeds 3
+run ntk "${FINITE_LIMIT:-3600}" --regimes ntk --k_values 3:12 --seeds 2
+run standard "${FINITE_LIMIT:-3600}" --regimes standard --k_values 3:12 --seeds 2
 rm -rf "$OUT"/*/checkpoints
