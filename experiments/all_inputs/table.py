@@ -1,0 +1,105 @@
+"""Table and plot of the all-inputs runs against the analytic bounds.
+
+Usage: python experiments/all_inputs/table.py OUT_DIR [--target_dir DIR]
+
+Reads ``OUT_DIR/{gp,ntk,standard}/results.jsonl`` (written by ``run.sh``) and
+writes ``all_inputs.md`` (one row per k) and ``all_inputs.png`` to
+``--target_dir`` (default: this folder). Measured N is the first ensemble size
+at which all 2^k - 1 inputs are exact (mean, min and max over seeds). Next to
+it: the grouped union bound ``ensemble_size(scope="all")`` at P(all exact) =
+0.5 and 0.9 in the matching regime (NTK for gp and ntk, NNGP for standard),
+and the paper-style k² bound ``paper_style_bound`` at 0.9.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
+
+# pylint: disable=wrong-import-position
+import permjax
+from permjax.experiments import ntk_permutation as exp
+
+REGIMES = {"gp": "ntk", "ntk": "ntk", "standard": "nngp"}
+
+
+def load(out_dir):
+  data = {}
+  for regime in REGIMES:
+    path = os.path.join(out_dir, regime)
+    if not os.path.exists(os.path.join(path, "results.jsonl")):
+      continue
+    for r in exp.load_results(path):
+      if r["regime"] == regime and r["reached"]:
+        data.setdefault(regime, {}).setdefault(r["k"], []).append(
+            (r["members"], r.get("gp_sampler"), r["trainer"]))
+  return data
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  parser.add_argument("out_dir")
+  parser.add_argument("--target_dir", default=os.path.dirname(
+      os.path.abspath(__file__)))
+  args = parser.parse_args()
+  data = load(args.out_dir)
+  ks = sorted({k for d in data.values() for k in d})
+  lines = ["| k | " + " | ".join(f"{r} N (min–max)" for r in data)
+           + " | grouped NTK 0.5 / 0.9 | grouped NNGP 0.5 / 0.9 "
+           "| paper-style NTK / NNGP 0.9 |",
+           "| --- " * (len(data) + 4) + "|"]
+  for k in ks:
+    cells = []
+    for regime in data:
+      ns = [n for n, _, _ in data[regime].get(k, [])]
+      cells.append(f"{np.mean(ns):.0f} ({min(ns)}–{max(ns)})" if ns else "—")
+    grouped = {g: [int(permjax.ensemble_size(k, scope="all", target=t,
+                                             regime=g)) for t in (0.5, 0.9)]
+               for g in ("ntk", "nngp")}
+    paper = [int(np.ceil(permjax.paper_style_bound(k, regime=g)))
+             for g in ("ntk", "nngp")]
+    lines.append(f"| {k} | " + " | ".join(cells)
+                 + f" | {grouped['ntk'][0]} / {grouped['ntk'][1]}"
+                 f" | {grouped['nngp'][0]} / {grouped['nngp'][1]}"
+                 f" | {paper[0]} / {paper[1]} |")
+  with open(os.path.join(args.target_dir, "all_inputs.md"), "w") as f:
+    f.write("\n".join(lines) + "\n")
+  print("\n".join(lines))
+
+  import matplotlib  # pylint: disable=import-outside-toplevel
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+  fig, ax = plt.subplots(figsize=(6.5, 4.5))
+  colors = {"gp": "C0", "ntk": "C1", "standard": "C2"}
+  for regime, by_k in data.items():
+    kk = sorted(by_k)
+    ns = [[n for n, _, _ in by_k[k]] for k in kk]
+    ax.plot(kk, [np.mean(v) for v in ns], "o-", color=colors[regime],
+            label=f"{regime} (measured, mean of seeds)")
+    ax.fill_between(kk, [min(v) for v in ns], [max(v) for v in ns],
+                    color=colors[regime], alpha=0.15)
+  grid = np.arange(max(2, min(ks)), max(ks) + 1)
+  for g, style in (("ntk", "--"), ("nngp", ":")):
+    ax.plot(grid, permjax.ensemble_size(grid, scope="all", target=0.5,
+                                        regime=g), style, color="k",
+            label=f"grouped bound, {g.upper()}, P(all exact)=0.5")
+    ax.plot(grid, [permjax.paper_style_bound(int(k), regime=g) for k in grid],
+            style, color="C3", label=f"paper-style k² bound, {g.upper()}, 0.9")
+  ax.set_yscale("log")
+  ax.set_xlabel("k")
+  ax.set_ylabel("members until all 2^k − 1 inputs are exact")
+  ax.grid(alpha=0.3)
+  ax.legend(fontsize=7)
+  fig.tight_layout()
+  fig.savefig(os.path.join(args.target_dir, "all_inputs.png"), dpi=130)
+  print(f"wrote {os.path.join(args.target_dir, 'all_inputs.md')} and "
+        f"all_inputs.png")
+
+
+if __name__ == "__main__":
+  main()
