@@ -212,17 +212,22 @@ def _agreement_setting():
   return train, test
 
 
+def _ensemble_matches_gp(spec, regime, seed, members, config):
+  """Trains ``members`` networks on the agreement setting and compares their
+  outputs with the GP of ``regime`` (see ``_compare_with_gp``)."""
+  train, test = _agreement_setting()
+  res = permjax.train_ensemble(spec, train, jax.random.key(seed), members,
+                               x_test=test, config=config)
+  gp = permjax.gp_predict(spec, train.x, train.y, test, regime=regime,
+                          backend="closed_form")
+  _compare_with_gp(res.outputs.astype(np.float64), gp, members)
+
+
 @pytest.mark.parametrize("members, width", [(64, 4096)])
 @pytest.mark.parametrize("trainer", ["gd", "linearized"])
 def test_ntk_ensemble_matches_ntk_gp(members, width, trainer):
-  train, test = _agreement_setting()
-  spec = permjax.MLPSpec(width=width)
-  res = permjax.train_ensemble(
-      spec, train, jax.random.key(100), members, x_test=test,
-      config=permjax.TrainConfig(trainer=trainer, tol=1e-11))
-  gp = permjax.gp_predict(spec, train.x, train.y, test, regime="ntk",
-                          backend="closed_form")
-  _compare_with_gp(res.outputs.astype(np.float64), gp, members)
+  _ensemble_matches_gp(permjax.MLPSpec(width=width), "ntk", 100, members,
+                       permjax.TrainConfig(trainer=trainer, tol=1e-11))
 
 
 @pytest.mark.parametrize("members, width", [(64, 4096)])
@@ -232,28 +237,17 @@ def test_standard_ensemble_matches_nngp_gp(members, width, trainer):
   zero-initialised biases, mean-MSE, converged. Its tangent kernel is
   m·K + O(1), so it is NNGP regression up to O(k/m); at this width and
   sample size that bias is below the statistical tolerance."""
-  train, test = _agreement_setting()
   spec = permjax.MLPSpec(width=width, b_std=0.0, parameterization="standard")
-  res = permjax.train_ensemble(
-      spec, train, jax.random.key(200), members, x_test=test,
-      config=permjax.TrainConfig(trainer=trainer, tol=1e-11))
-  gp = permjax.gp_predict(spec, train.x, train.y, test, regime="nngp",
-                          backend="closed_form")
-  _compare_with_gp(res.outputs.astype(np.float64), gp, members)
+  _ensemble_matches_gp(spec, "nngp", 200, members,
+                       permjax.TrainConfig(trainer=trainer, tol=1e-11))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("param", ["ntk", "standard"])
 def test_large_ensembles_match_gp(param):
-  train, test = _agreement_setting()
   if param == "ntk":
     spec, regime = permjax.MLPSpec(width=8192), "ntk"
   else:
     spec = permjax.MLPSpec(width=8192, b_std=0.0, parameterization="standard")
     regime = "nngp"
-  res = permjax.train_ensemble(spec, train, jax.random.key(300), 512,
-                               x_test=test,
-                               config=permjax.TrainConfig(tol=1e-11))
-  gp = permjax.gp_predict(spec, train.x, train.y, test, regime=regime,
-                          backend="closed_form")
-  _compare_with_gp(res.outputs.astype(np.float64), gp, 512)
+  _ensemble_matches_gp(spec, regime, 300, 512, permjax.TrainConfig(tol=1e-11))

@@ -37,7 +37,7 @@ def load(out_dir):
     for r in exp.load_results(path):
       if r["regime"] == regime and r["reached"]:
         data.setdefault(regime, {}).setdefault(r["k"], []).append(
-            (r["members"], r.get("gp_sampler"), r["trainer"]))
+            r["members"])
   return data
 
 
@@ -56,7 +56,7 @@ def main():
   for k in ks:
     cells = []
     for regime in data:
-      ns = [n for n, _, _ in data[regime].get(k, [])]
+      ns = data[regime].get(k, [])
       cells.append(f"{np.mean(ns):.0f} ({min(ns)}–{max(ns)})" if ns else "—")
     grouped = {g: [int(permjax.ensemble_size(k, scope="all", target=t,
                                              regime=g)) for t in (0.5, 0.9)]
@@ -78,7 +78,7 @@ def main():
   colors = {"gp": "C0", "ntk": "C1", "standard": "C2"}
   for regime, by_k in data.items():
     kk = sorted(by_k)
-    ns = [[n for n, _, _ in by_k[k]] for k in kk]
+    ns = [by_k[k] for k in kk]
     ax.plot(kk, [np.mean(v) for v in ns], "o-", color=colors[regime],
             label=f"{regime} (measured, mean of seeds)")
     ax.fill_between(kk, [min(v) for v in ns], [max(v) for v in ns],

@@ -297,7 +297,7 @@ class _CovKey:
 
   def __init__(self, table: dict):
     self.table = table
-    self._key = tuple(sorted((k, round(v, 17)) for k, v in table.items()))
+    self._key = tuple(sorted(table.items()))
 
   def __call__(self, a, b, c):
     return self.table[(a, b, c)]
@@ -323,7 +323,7 @@ def _symmetric_setup(spec, regime, train, x_test):
   cube = hypercube.cube(k)
   offset = np.cumsum([0] + [len(cube.masks[a]) for a in layers])
   where = dict(zip(layers, offset[:-1]))
-  counts = np.array([bin(int(m)).count("1") for m in masks])
+  counts = np.count_nonzero(x_test, axis=1)
   rows = np.array([where[c] for c in counts]) + cube.position[masks]
   # Covariance of an a-subset and a b-subset sharing c ones, from the same
   # closed form as the dense path, on one representative pair per (a, b, c).
