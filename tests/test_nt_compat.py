@@ -44,6 +44,39 @@ def test_import_does_not_load_tensorflow():
   assert out.stdout.strip() == "False"
 
 
+def test_nt_works_without_tensorflow_and_experimental_says_what_is_missing():
+  # tensorflow made unimportable, as in the lean install (whatever this
+  # environment holds): stax, predict and the empirical kernels still work,
+  # and nt.experimental raises one ImportError naming what to install.
+  code = '''
+import sys
+sys.modules["tensorflow"] = None
+import jax.numpy as jnp, permjax
+nt = permjax.nt
+_, _, kernel_fn = nt.stax.serial(nt.stax.Dense(8), nt.stax.Relu(), nt.stax.Dense(2))
+x = jnp.eye(4)
+assert abs(float(kernel_fn(x, None, "ntk")[0, 0]) - 0.25) < 1e-6
+predict = nt.predict.gradient_descent_mse_ensemble(kernel_fn, x, jnp.eye(4)[:, :2])
+assert predict(None, x, "ntk").shape == (4, 2)
+init_fn, apply_fn, _ = nt.stax.serial(nt.stax.Dense(8), nt.stax.Relu(), nt.stax.Dense(2))
+import jax
+_, params = init_fn(jax.random.key(0), x.shape)
+assert nt.empirical_ntk_fn(apply_fn)(x, None, params).shape[:2] == (4, 4)
+try:
+  nt.experimental.empirical_ntk_fn_tf
+except ImportError as err:
+  print(err)
+else:
+  raise SystemExit("nt.experimental loaded without TensorFlow")
+'''
+  out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                       text=True, check=False)
+  assert out.returncode == 0, out.stderr[-2000:]
+  message = out.stdout.strip()
+  assert "TensorFlow" in message and "pip install tensorflow tf2jax" in message
+  assert len(message.splitlines()) == 1
+
+
 def test_permjax_nt_is_the_patched_module():
   assert permjax.nt is nt
 

@@ -149,7 +149,17 @@ def _defer_experimental() -> None:
       raise AttributeError(attr)
     if sys.modules.get(name) is placeholder:
       del sys.modules[name]
-    real = importlib.import_module(name)
+    try:
+      real = importlib.import_module(name)
+    except ImportError as err:
+      sys.modules[name] = placeholder  # stay lazy: a later install can load it
+      raise ImportError(
+          f"neural_tangents.experimental.{attr} needs TensorFlow and tf2jax "
+          f"({err}); permjax's lean install leaves them out because nothing "
+          f"else in neural-tangents or permjax uses them. Install them into "
+          f"this environment with `pip install tensorflow tf2jax` (about "
+          f"2 GB), or install permjax with plain `pip install -e .`, which "
+          f"keeps neural-tangents' declared dependencies.") from None
     parent = sys.modules.get("neural_tangents")
     if parent is not None:
       parent.experimental = real  # type: ignore[attr-defined]
