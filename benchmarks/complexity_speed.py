@@ -39,7 +39,7 @@ def main():
   ks = np.arange(2, 100_001)
   total = 0.0
   for regime in ("ntk", "nngp"):
-    _, sec = timed(permjax.ensemble_size, ks, regime=regime)
+    _, sec = timed(permjax.ensemble_size, ks, kernel=regime)
     total += sec
     print(f"   {regime:5s} {sec:6.3f} s")
   print(f"   both  {total:6.3f} s   (budget 1 s: "
@@ -49,7 +49,7 @@ def main():
   ks_all = np.unique(np.round(np.logspace(1, 5, 50)).astype(int))
   grouped = {}
   for regime in ("ntk", "nngp"):
-    grouped[regime], sec = timed(permjax.ensemble_size, ks_all, regime=regime,
+    grouped[regime], sec = timed(permjax.ensemble_size, ks_all, kernel=regime,
                                  scope="all")
     print(f"   {regime:5s} {sec:6.3f} s for {ks_all.size} k  (budget 10 s: "
           f"{'OK' if sec < 10 else 'OVER'})")
@@ -70,8 +70,8 @@ def main():
   print("4. growth of the grouped all-inputs N (target 0.9)")
   for regime in ("ntk", "nngp"):
     sizes = grouped[regime]
-    single = permjax.ensemble_size(ks_all, regime=regime)
-    binding = [permjax.binding_n(int(k), int(n), regime=regime)
+    single = permjax.ensemble_size(ks_all, kernel=regime)
+    binding = [permjax.binding_n(int(k), int(n), kernel=regime)
                for k, n in zip(ks_all, sizes)]
     print(f"   regime {regime}")
     print(f"   {'k':>7s} {'N_all':>10s} {'N_all/N_1':>9s} {'N/(k ln k)':>10s} "

@@ -23,7 +23,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # pylint: disable=wrong-import-position
-from permjax.experiments.ntk_permutation import use_all_cpu_cores
+from permjax.experiments.cpu import use_all_cpu_cores
 
 use_all_cpu_cores()
 
@@ -31,7 +31,7 @@ import jax
 import numpy as np
 
 import permjax
-from permjax._src import protocol
+from permjax._src import sources
 
 
 def measure(k, sampler, members):
@@ -39,7 +39,7 @@ def measure(k, sampler, members):
   train = permjax.training_set(perm)
   x = permjax.all_inputs(perm).x
   start = time.perf_counter()
-  src = protocol.gp_member_source(permjax.MLPSpec(width=1), "ntk", train, x,
+  src = sources.gp_member_source(permjax.MLPSpec(width=1), "ntk", train, x,
                                   jax.random.key(1), sampler=sampler)
   src(np.arange(members))
   setup = time.perf_counter() - start
@@ -65,7 +65,7 @@ def main():
   for k in (int(v) for v in args.k.split(",")):
     n = 2**k - 1
     gb = 2 * n * n * 8 / 1e9
-    if n <= protocol.DENSE_AUTO_LIMIT:
+    if n <= sources.DENSE_AUTO_LIMIT:
       d_setup, d_batch = measure(k, "dense", args.members)
     else:
       d_setup = d_batch = None

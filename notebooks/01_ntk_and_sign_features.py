@@ -99,7 +99,7 @@ print("sign of the GP mean == P x on every input with 2 ones:",
 ns = np.arange(1, k + 1)
 fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
 for regime, style in (("ntk", "o-"), ("nngp", "s--")):
-  s = permjax.symmetric_gp(np.full(ns.shape, k), ns, regime=regime)
+  s = permjax.symmetric_gp(np.full(ns.shape, k), ns, kernel=regime)
   axes[0].plot(ns, s.alpha, style, label=regime)
   axes[1].plot(ns[1:-1], s.beta[1:-1], style, label=regime)
   axes[2].plot(ns, np.sqrt(s.sigma2), style, label=regime)

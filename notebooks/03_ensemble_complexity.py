@@ -39,9 +39,9 @@ K_MAX = 10_000 if SMALL else 100_000
 
 # %%
 ks = np.arange(2, K_MAX + 1)
-single = {r: permjax.ensemble_size(ks, regime=r) for r in ("ntk", "nngp")}
+single = {r: permjax.ensemble_size(ks, kernel=r) for r in ("ntk", "nngp")}
 ks_all = np.unique(np.round(np.logspace(np.log10(3), np.log10(K_MAX), 40)).astype(int))
-grouped = {r: permjax.ensemble_size(ks_all, regime=r, scope="all") for r in ("ntk", "nngp")}
+grouped = {r: permjax.ensemble_size(ks_all, kernel=r, scope="all") for r in ("ntk", "nngp")}
 paper = permjax.paper_style_bound(ks_all)
 
 fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -82,9 +82,9 @@ for r in ("ntk", "nngp"):
 
 # %%
 for k in (10, 100, 1000, 5000 if SMALL else 20000):
-  n_all = permjax.ensemble_size(k, scope="all", regime="nngp")
+  n_all = permjax.ensemble_size(k, scope="all", kernel="nngp")
   print(f"k={k:6d}: worst single input n={permjax.worst_n(k) if k <= 1000 else 2}, "
-        f"binding n of the grouped bound (nngp) = {permjax.binding_n(k, n_all, regime='nngp')}")
+        f"binding n of the grouped bound (nngp) = {permjax.binding_n(k, n_all, kernel='nngp')}")
 
 # %% [markdown]
 # ## The paper's plotted curve
@@ -98,7 +98,7 @@ kk = np.arange(3, 31)
 plt.figure(figsize=(6, 4))
 plt.plot(kk, permjax.paper_figure_bound(kk), "k-", label="reverse-engineered bound")
 plt.plot(kk, permjax.ensemble_size(kk), "C0o-", ms=3, label="exact Gaussian, ntk")
-plt.plot(kk, permjax.ensemble_size(kk, regime="nngp"), "C1s-", ms=3, label="exact Gaussian, nngp")
+plt.plot(kk, permjax.ensemble_size(kk, kernel="nngp"), "C1s-", ms=3, label="exact Gaussian, nngp")
 plt.yscale("log")
 plt.xlabel("k")
 plt.ylabel("members for 90%")

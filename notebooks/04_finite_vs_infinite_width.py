@@ -53,7 +53,7 @@ for name, (make, regime) in specs.items():
     res = permjax.train_ensemble(spec, train, jax.random.key(1), members,
                                  x_test=test.x,
                                  config=permjax.TrainConfig(trainer="linearized"))
-    gp = permjax.gp_predict(spec, train.x, train.y, test.x, regime=regime,
+    gp = permjax.gp_predict(spec, train.x, train.y, test.x, kernel=regime,
                             backend="closed_form")
     mean_err = np.abs(res.outputs.mean(0) - gp.mean).max()
     var_ratio = res.outputs.var(0).mean() / np.diag(gp.cov).mean()
@@ -94,4 +94,4 @@ for m in widths:
 for regime in ("ntk", "standard"):
   print(regime, [(m, n) for m, rg, n in rows if rg == regime])
 print("analytic (exact Gaussian): ntk", permjax.ensemble_size(k),
-      " nngp", permjax.ensemble_size(k, regime="nngp"))
+      " nngp", permjax.ensemble_size(k, kernel="nngp"))

@@ -17,12 +17,18 @@ The public API, by concept (each lives in one private module):
 * kernels: :func:`kernel_matrices` (closed-form NNGP/NTK, float64),
   :func:`empirical_ntk` (a finite network's tangent kernel);
 * GP prediction: :func:`gp_predict` (``backend="nt" | "closed_form"``,
-  ``regime="ntk" | "nngp"``), :func:`symmetric_gp` (α_n, β_n, σ²_n),
+  ``kernel="ntk" | "nngp"``), :func:`posterior_mean`, :func:`symmetric_gp`
+  (α_n, β_n, σ²_n),
   :func:`symmetric_sampler` (exact joint draws of an S_k-invariant Gaussian on
   whole layers of the cube, ``O(k² 2^k)`` per draw);
 * training: :class:`TrainConfig`, :func:`train_ensemble` (vmapped over
   members, sharded over devices, checkpointed and resumable; GD or the
   closed-form linearized trainer), :func:`mlp_ntk` (layer-wise empirical NTK);
+* ensemble growth (task-generic): member sources
+  (:func:`gp_member_source`, :func:`network_member_source`, a
+  :class:`MemberSource`), :func:`grow` with :class:`GrowthState` and
+  :class:`GrowthCheckpoint`, over a deduplicated :class:`TestSet`
+  (:func:`unique_inputs`);
 * ensemble complexity: :func:`ensemble_size`, :func:`paper_style_bound`,
   :func:`paper_figure_bound`, :func:`worst_n`, :func:`worst_ratio`.
 
@@ -38,7 +44,7 @@ from permjax._src.complexity import paper_figure_bound
 from permjax._src.complexity import paper_style_bound
 from permjax._src.complexity import worst_n
 from permjax._src.complexity import worst_ratio
-from permjax._src.ensembles import CheckpointError
+from permjax._src.checkpoint import CheckpointError
 from permjax._src.ensembles import EnsembleResult
 from permjax._src.ensembles import gather_across_processes
 from permjax._src.ensembles import host_member_ids
@@ -46,23 +52,33 @@ from permjax._src.ensembles import merge_results
 from permjax._src.ensembles import train_ensemble
 from permjax._src.ensembles import TrainingDivergedError
 from permjax._src.gp import gp_predict
+from permjax._src.gp import posterior_mean
 from permjax._src.gp import GPPrediction
 from permjax._src.gp import symmetric_gp
 from permjax._src.gp import SymmetricGP
+from permjax._src.growth import Curve
+from permjax._src.growth import grow
+from permjax._src.growth import GrowthCheckpoint
+from permjax._src.growth import GrowthState
+from permjax._src.growth import TestSet
+from permjax._src.growth import unique_inputs
 from permjax._src.hypercube import isotypic_blocks
 from permjax._src.hypercube import symmetric_sampler
 from permjax._src.hypercube import SymmetricSampler
-from permjax._src.kernels import empirical_ntk
+from permjax._src.tangents import empirical_ntk
 from permjax._src.kernels import kappa0
 from permjax._src.kernels import kappa1
 from permjax._src.kernels import kernel_matrices
 from permjax._src.kernels import KernelPair
-from permjax._src.kernels import mlp_ntk
+from permjax._src.tangents import mlp_ntk
 from permjax._src.kernels import symmetric_kernel_values
 from permjax._src.models import MLPSpec
 from permjax._src.models import NTTriple
 from permjax._src.models import sparse_rows
 from permjax._src.models import SparseRows
+from permjax._src.sources import gp_member_source
+from permjax._src.sources import MemberSource
+from permjax._src.sources import network_member_source
 from permjax._src.task import all_inputs
 from permjax._src.task import apply_permutation
 from permjax._src.task import count_inputs
@@ -102,6 +118,9 @@ __all__ = (
     "random_inputs", "random_permutation", "symmetric_gp",
     "symmetric_kernel_values", "training_set", "validate_permutation",
     "worst_n", "worst_ratio",
+    "Curve", "GrowthCheckpoint", "GrowthState", "MemberSource", "TestSet",
+    "gp_member_source", "grow", "network_member_source", "posterior_mean",
+    "unique_inputs",
 )
 
 

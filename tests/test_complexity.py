@@ -14,15 +14,15 @@ SPEC_NNGP = [28, 58, 121, 190, 339, 750]
 def test_spec_table():
   np.testing.assert_array_equal(permjax.ensemble_size(SPEC_KS), SPEC_NTK)
   np.testing.assert_array_equal(
-      permjax.ensemble_size(SPEC_KS, regime="nngp"), SPEC_NNGP)
+      permjax.ensemble_size(SPEC_KS, kernel="nngp"), SPEC_NNGP)
   assert permjax.ensemble_size(10) == 333  # scalar in, int out
   assert isinstance(permjax.ensemble_size(10), int)
 
 
 def test_answer_is_the_smallest_sufficient_n():
   for k, regime in [(7, "ntk"), (40, "nngp"), (1234, "ntk")]:
-    size = permjax.ensemble_size(k, regime=regime, target=0.99)
-    lf = permjax.log_fail_probability(k, 2, [size - 1, size], regime=regime)
+    size = permjax.ensemble_size(k, kernel=regime, target=0.99)
+    lf = permjax.log_fail_probability(k, 2, [size - 1, size], kernel=regime)
     assert lf[1] <= np.log(0.01) < lf[0]
 
 
@@ -30,8 +30,8 @@ def test_answer_is_the_smallest_sufficient_n():
 def test_grouped_closed_form_matches_enumeration_through_nt(regime):
   perm = [2, 0, 3, 1]
   for scope in ("input", "all"):
-    assert permjax.ensemble_size(4, regime=regime, scope=scope) == (
-        permjax.ensemble_size_enumerated(perm, regime=regime, scope=scope))
+    assert permjax.ensemble_size(4, kernel=regime, scope=scope) == (
+        permjax.ensemble_size_enumerated(perm, kernel=regime, scope=scope))
 
 
 @pytest.mark.parametrize("k", [3, 6, 9])
@@ -42,9 +42,9 @@ def test_grouped_closed_form_matches_enumeration(k, regime):
   perm = np.roll(np.arange(k), 1) if k % 2 else np.arange(k)[::-1]
   for target in (0.5, 0.999):
     for scope, n in (("input", 2), ("input", k - 1), ("all", None)):
-      want = permjax.ensemble_size(k, n=n, regime=regime, scope=scope,
+      want = permjax.ensemble_size(k, n=n, kernel=regime, scope=scope,
                                    target=target)
-      got = permjax.ensemble_size_enumerated(perm, n=n, regime=regime,
+      got = permjax.ensemble_size_enumerated(perm, n=n, kernel=regime,
                                              scope=scope, target=target,
                                              backend="closed_form")
       assert want == got, (scope, n, target)
@@ -56,7 +56,7 @@ def test_single_input_grows_like_k_log_k():
   2.8 k, i.e. ≈ 5.6 k ln k.)"""
   ks = np.unique(np.round(np.logspace(3, 5, 21)).astype(int))
   for regime in ("ntk", "nngp"):
-    sizes = permjax.ensemble_size(ks, regime=regime)
+    sizes = permjax.ensemble_size(ks, kernel=regime)
     per_klogk = sizes / (ks * np.log(ks))
     assert per_klogk.max() / per_klogk.min() < 1.05
     assert (sizes / ks)[-1] / (sizes / ks)[0] > 1.5
@@ -85,9 +85,9 @@ def test_paper_style_bound_grows_like_k_squared():
 @pytest.mark.parametrize("regime", ["ntk", "nngp"])
 def test_grouped_all_inputs_lies_between_bounds_and_is_monotone(regime):
   ks = np.arange(2, 701)
-  single = permjax.ensemble_size(ks, regime=regime)
-  grouped = permjax.ensemble_size(ks, regime=regime, scope="all")
-  paper = permjax.paper_style_bound(ks, regime=regime)
+  single = permjax.ensemble_size(ks, kernel=regime)
+  grouped = permjax.ensemble_size(ks, kernel=regime, scope="all")
+  paper = permjax.paper_style_bound(ks, kernel=regime)
   assert np.all(single <= grouped) and np.all(grouped <= paper)
   assert np.all(np.diff(grouped) >= 0)
 
@@ -96,9 +96,9 @@ def test_grouped_all_inputs_lies_between_bounds_and_is_monotone(regime):
 @pytest.mark.parametrize("regime", ["ntk", "nngp"])
 def test_grouped_bounds_and_monotone_up_to_1e5(regime):
   ks = np.unique(np.round(np.logspace(np.log10(700), 5, 60)).astype(int))
-  single = permjax.ensemble_size(ks, regime=regime)
-  grouped = permjax.ensemble_size(ks, regime=regime, scope="all")
-  paper = permjax.paper_style_bound(ks, regime=regime)
+  single = permjax.ensemble_size(ks, kernel=regime)
+  grouped = permjax.ensemble_size(ks, kernel=regime, scope="all")
+  paper = permjax.paper_style_bound(ks, kernel=regime)
   assert np.all(single <= grouped) and np.all(grouped <= paper)
   assert np.all(np.diff(grouped) >= 0)
 
@@ -123,8 +123,8 @@ def test_grouped_growth_near_all_ones_phase():
   the grouped N grows like k^1.5 ln k: N / (k^1.5 ln k) is flat within 3% over
   k = 10^4..10^5 (NNGP), with a local log-log slope between 1.5 and 1.7."""
   ks = np.array([10000, 31623, 100000])
-  grouped = permjax.ensemble_size(ks, regime="nngp", scope="all")
-  binding = [permjax.binding_n(int(k), int(g), regime="nngp")
+  grouped = permjax.ensemble_size(ks, kernel="nngp", scope="all")
+  binding = [permjax.binding_n(int(k), int(g), kernel="nngp")
              for k, g in zip(ks, grouped)]
   assert all(b > 0.99 * k for b, k in zip(binding, ks))
   const = grouped / (ks**1.5 * np.log(ks))
@@ -138,7 +138,7 @@ def test_grouped_growth_near_all_ones_phase():
 
 def test_worst_n_and_reverse_engineered_bound():
   assert permjax.worst_n(10) == 2
-  assert permjax.worst_n(30, regime="nngp") == 2
+  assert permjax.worst_n(30, kernel="nngp") == 2
   ks = np.array([5, 10, 30])
   curve = permjax.paper_figure_bound(ks)
   stats = permjax.symmetric_gp(ks, 2)
@@ -153,7 +153,7 @@ def test_worst_n_and_reverse_engineered_bound():
     ({"k": 2.5}, "integer"),
     ({"k": 5, "target": 1.0}, r"target .* \(0, 1\), got 1.0"),
     ({"k": 5, "target": 0.0}, "target"),
-    ({"k": 5, "regime": "standard"}, "regime must be one of"),
+    ({"k": 5, "kernel": "standard"}, "kernel must be one of"),
     ({"k": 5, "scope": "every"}, "scope must be one of"),
     ({"k": 5, "n": 6}, r"1..k=5, got n=6"),
     ({"k": 5, "n": 2, "scope": "all"}, "scope='input' only"),

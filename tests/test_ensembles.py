@@ -218,7 +218,7 @@ def _ensemble_matches_gp(spec, regime, seed, members, config):
   train, test = _agreement_setting()
   res = permjax.train_ensemble(spec, train, jax.random.key(seed), members,
                                x_test=test, config=config)
-  gp = permjax.gp_predict(spec, train.x, train.y, test, regime=regime,
+  gp = permjax.gp_predict(spec, train.x, train.y, test, kernel=regime,
                           backend="closed_form")
   _compare_with_gp(res.outputs.astype(np.float64), gp, members)
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import permjax
-from permjax._src import protocol
+from permjax._src import growth
 from permjax.experiments import ntk_permutation as exp
 
 CLI = [sys.executable, "-m", "permjax.experiments.ntk_permutation"]
@@ -31,13 +31,13 @@ def test_paper_points_match_published_numbers():
 def test_accumulation_is_sequential_and_resumable():
   rng = np.random.default_rng(0)
   y = (rng.random((7, 4)) < 0.5).astype(float)
-  test = protocol.TestSet(rng.normal(size=(7, 4)), y, np.arange(1.0, 8.0))
+  test = growth.TestSet(rng.normal(size=(7, 4)), y, np.arange(1.0, 8.0))
   outs = rng.normal(size=(10, 7, 4)) + (2 * y - 1) * 0.3
-  one, acc_one = protocol.accuracies(protocol.empty_state(test), outs, test,
+  one, acc_one = growth.accuracies(growth.empty_state(test), outs, test,
                                      1e-4)
-  part, _ = protocol.accuracies(protocol.empty_state(test), outs[:3], test,
+  part, _ = growth.accuracies(growth.empty_state(test), outs[:3], test,
                                 1e-4)
-  rest, _ = protocol.accuracies(part, outs[3:], test, 1e-4)
+  rest, _ = growth.accuracies(part, outs[3:], test, 1e-4)
   np.testing.assert_array_equal(rest.sums, one.sums)
   np.testing.assert_array_equal(rest.accuracy, one.accuracy)
   # Against a direct computation.
@@ -46,15 +46,15 @@ def test_accumulation_is_sequential_and_resumable():
     exact = np.all((avg > 1e-4) == (y > 0.5), axis=1)
     np.testing.assert_allclose(acc_one[n - 1],
                                exact @ test.weight / test.weight.sum())
-  assert protocol.first_reaching([0.1, 0.95, 0.5, 1.0], 0.9) == 2
-  assert protocol.first_reaching([0.1], 0.9) is None
+  assert growth.first_reaching([0.1, 0.95, 0.5, 1.0], 0.9) == 2
+  assert growth.first_reaching([0.1], 0.9) is None
 
 
 def test_gp_member_source_draws_the_posterior():
   perm = [2, 0, 3, 1]
   train = permjax.training_set(perm)
   x = permjax.inputs_with_n_ones(perm, 2).x
-  src = protocol.gp_member_source(permjax.MLPSpec(width=1), "ntk", train, x,
+  src = permjax.gp_member_source(permjax.MLPSpec(width=1), "ntk", train, x,
                                   jax.random.key(0))
   draws = src(np.arange(4000))
   gp = permjax.gp_predict(permjax.MLPSpec(width=1), train.x, train.y, x,
@@ -71,7 +71,7 @@ def test_gp_member_source_draws_the_posterior():
 
 
 def _records(workdir):
-  return exp._read_records(os.path.join(workdir, "results.jsonl"))  # pylint: disable=protected-access
+  return exp.load_results(str(workdir))
 
 
 def test_smoke_preset_end_to_end(tmp_path):
@@ -119,7 +119,7 @@ def test_killed_run_resumes_to_identical_results(tmp_path):
   deadline = time.time() + 600
   killed = False
   while time.time() < deadline and proc.poll() is None:
-    ckpts = list((cut / "checkpoints").glob("ntk-k6-s0/*")) if (
+    ckpts = list((cut / "checkpoints").glob("ntk-k6-s0/states/*")) if (
         cut / "checkpoints").exists() else []
     if any(p.name.isdigit() and int(p.name) >= 16 for p in ckpts):
       proc.send_signal(signal.SIGKILL)
@@ -210,3 +210,58 @@ def test_all_inputs_and_scaling(tmp_path):
                               "--k_min", "3"],
                        capture_output=True, text=True)
   assert out.returncode == 0 and "scaling.csv" in out.stdout
+
+
+# --- the restructure changed no number ---------------------------------------
+
+GOLDEN = os.path.join(os.path.dirname(__file__), "data",
+                      "figure1_smoke_records.json")
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_smoke_records_match_the_golden_set(tmp_path):
+  """The smoke preset's records, field by field, as the code before the
+  experiments restructure (commit 601199f + lean install) wrote them."""
+  with open(GOLDEN) as f:
+    golden = json.load(f)
+  exp.run(exp.get_config("smoke"), str(tmp_path), progress=False)
+  fields = sorted(golden[0])
+  got = [{k: r[k] for k in fields} for r in _records(tmp_path)]
+  assert got == golden
+
+
+def test_committed_tables_regenerate_byte_identical(tmp_path):
+  from permjax.experiments import records
+  folder = os.path.join(REPO, "experiments", "figure1")
+  with open(os.path.join(folder, "config.json")) as f:
+    config = exp.config_from_record(json.load(f)["config"])
+  assert config.gp_kernel == "ntk" and config.train.solver == "cg"
+  results = exp.load_results(folder)
+  records.write_csv(str(tmp_path / "summary.csv"),
+                    exp.summarize(results, config))
+  records.write_csv(str(tmp_path / "analytic.csv"), exp.analytic_table(config))
+  for name in ("summary.csv", "analytic.csv"):
+    with open(os.path.join(folder, name), "rb") as f:
+      assert (tmp_path / name).read_bytes() == f.read(), name
+  table = os.path.join(REPO, "experiments", "all_inputs", "table.py")
+  out = subprocess.run([sys.executable, table,
+                        os.path.join(REPO, "experiments", "all_inputs"),
+                        "--target_dir", str(tmp_path)],
+                       capture_output=True, text=True, check=True)
+  assert "wrote" in out.stdout
+  with open(os.path.join(REPO, "experiments", "all_inputs",
+                         "all_inputs.md"), "rb") as f:
+    assert (tmp_path / "all_inputs.md").read_bytes() == f.read()
+
+
+def test_old_flat_config_records_and_flags_still_load():
+  old = {"trainer": "gd", "lr": "1e-3", "solver": "cg", "cg_tol": 1e-5,
+         "max_steps": 100, "tol": 1e-9, "gp_regime": "nngp",
+         "k_values": [3, 4], "name": "smoke"}
+  config = exp.config_from_record(old)
+  assert config.train.trainer == "gd" and config.train.lr == 1e-3
+  assert config.gp_kernel == "nngp" and config.k_values == (3, 4)
+  from permjax.experiments import config as config_lib
+  again = exp.config_from_record(config_lib.to_record(config))
+  assert again == config
+  assert exp.get_config("smoke", gp_regime="nngp", lr=0.5).train.lr == 0.5

@@ -36,9 +36,9 @@ def test_closed_form_matches_nt(k, n_values, b_std, normalize, regime):
                       for n in n_values])
   spec = permjax.MLPSpec(width=1, b_std=b_std)
   ours = permjax.gp_predict(spec, train.x, train.y, x, backend="closed_form",
-                            regime=regime)
+                            kernel=regime)
   ref = permjax.gp_predict(spec, train.x, train.y, x, backend="nt",
-                           regime=regime)
+                           kernel=regime)
   assert ours.mean.dtype == np.float64 and ref.cov.dtype == np.float64
   np.testing.assert_allclose(ours.mean, ref.mean, rtol=0, atol=1e-10)
   np.testing.assert_allclose(ours.cov, ref.cov, rtol=0, atol=1e-10)
@@ -54,9 +54,9 @@ def test_closed_form_matches_nt_other_architectures_and_finite_time(spec, t):
   x = permjax.all_inputs(perm).x
   for regime in ("ntk", "nngp"):
     ours = permjax.gp_predict(spec, train.x, train.y, x, t=t, learning_rate=3.0,
-                              backend="closed_form", regime=regime)
+                              backend="closed_form", kernel=regime)
     ref = permjax.gp_predict(spec, train.x, train.y, x, t=t, learning_rate=3.0,
-                             backend="nt", regime=regime)
+                             backend="nt", kernel=regime)
     scale = max(1.0, np.abs(ref.cov).max())
     np.testing.assert_allclose(ours.mean, ref.mean, atol=1e-10)
     np.testing.assert_allclose(ours.cov, ref.cov, atol=1e-10 * scale)
@@ -78,8 +78,8 @@ def test_symmetric_closed_form_matches_gp_predict(regime, b_std):
   for n in range(1, k + 1):
     test = permjax.inputs_with_n_ones(perm, n)
     pred = permjax.gp_predict(spec, train.x, train.y, test.x,
-                              backend="closed_form", regime=regime)
-    stats = permjax.symmetric_gp(k, n, spec=spec, regime=regime)
+                              backend="closed_form", kernel=regime)
+    stats = permjax.symmetric_gp(k, n, spec=spec, kernel=regime)
     ones = test.y == 1
     np.testing.assert_allclose(pred.mean[ones], stats.alpha, atol=1e-12)
     if n < k:
@@ -94,7 +94,7 @@ def test_sign_of_mean_is_the_permutation_on_every_input(regime):
     spec = permjax.MLPSpec(width=1)
     for chunk in permjax.iter_all_inputs(perm, chunk_size=256):
       mean = permjax.gp_predict(spec, train.x, train.y, chunk.x,
-                                backend="closed_form", regime=regime).mean
+                                backend="closed_form", kernel=regime).mean
       np.testing.assert_array_equal(mean > 1e-10, chunk.y == 1)
 
 
@@ -103,7 +103,7 @@ def test_sign_features_hold_for_every_n_up_to_large_k():
   for regime in ("ntk", "nngp"):
     for k in ks[::37]:
       stats = permjax.symmetric_gp(np.full(k - 1, k), np.arange(2, k + 1),
-                                   regime=regime)
+                                   kernel=regime)
       assert np.all(stats.alpha > 0)
       assert np.all(stats.beta[:-1] < 0)  # n = k has no zero bits
   one = permjax.symmetric_gp(ks, 1)
@@ -117,7 +117,7 @@ def test_training_points_are_interpolated_with_zero_variance(backend, regime):
   perm, train = _task(6)
   spec = permjax.MLPSpec(width=1, b_std=0.5)
   pred = permjax.gp_predict(spec, train.x, train.y, train.x, backend=backend,
-                            regime=regime)
+                            kernel=regime)
   np.testing.assert_allclose(pred.mean, train.y, atol=1e-10)
   np.testing.assert_allclose(pred.cov, 0.0, atol=1e-10)
 
@@ -143,7 +143,7 @@ def test_finite_time_follows_nt_time_convention():
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"backend": "torch"}, "backend"),
-    ({"regime": "mup"}, "regime"),
+    ({"kernel": "mup"}, "kernel"),
     ({"t": -1.0}, "t must be"),
     ({"t": float("inf")}, "t must be"),
     ({"learning_rate": 0.0}, "learning_rate"),
@@ -164,5 +164,5 @@ def test_gp_predict_rejects_bad_shapes():
     permjax.gp_predict(spec, train.x, train.y[:2], train.x)
   with pytest.raises(ValueError, match="2-D"):
     permjax.gp_predict(spec, train.x, train.y, np.ones(3))
-  with pytest.raises(ValueError, match="regime"):
-    permjax.symmetric_gp(5, 2, regime="ntk2")
+  with pytest.raises(ValueError, match="kernel"):
+    permjax.symmetric_gp(5, 2, kernel="ntk2")

@@ -10,7 +10,7 @@ import pytest
 import permjax
 from permjax._src import gp as gp_lib
 from permjax._src import hypercube
-from permjax._src import protocol
+from permjax._src import sources
 
 
 def _dense_ops(k, a):
@@ -97,7 +97,7 @@ def test_draw_covariance_equals_dense_posterior(k, layers, normalize, regime,
   x = permjax.all_inputs(perm, normalize=normalize).x
   x = x[np.isin(x.astype(bool).sum(1), layers)]
   pred = gp_lib.gp_predict(spec, train.x, train.y, x, backend="closed_form",
-                           regime=regime)
+                           kernel=regime)
   masks, scale = hypercube.layer_structure(x)
   assert sorted(scale) == sorted(layers)
   index = {int(m): i for i, m in enumerate(masks)}
@@ -123,9 +123,9 @@ def test_symmetric_member_source_mean_and_identity():
   train = permjax.training_set(perm)
   x = permjax.all_inputs(perm).x[::-1]  # any row order
   spec = permjax.MLPSpec(width=1)
-  src = protocol.gp_member_source(spec, "ntk", train, x, jax.random.key(0),
+  src = permjax.gp_member_source(spec, "ntk", train, x, jax.random.key(0),
                                   sampler="symmetric")
-  assert src.sampler == "symmetric"
+  assert src.info["sampler"] == "symmetric"
   draws = src(np.arange(3000))
   pred = gp_lib.gp_predict(spec, train.x, train.y, x, backend="closed_form")
   se = np.sqrt(np.diag(pred.cov) / len(draws))[:, None]
@@ -137,7 +137,7 @@ def test_symmetric_member_source_mean_and_identity():
   np.testing.assert_allclose(src(np.array([11, 4]))[1], draws[4], rtol=1e-12,
                              atol=1e-15)
   # The mean is the exact posterior mean (computed without the covariance).
-  zero_noise = protocol._symmetric_setup(spec, "ntk", train, x)[0]  # pylint: disable=protected-access
+  zero_noise = sources._symmetric_setup(spec, "ntk", train, x)[0]  # pylint: disable=protected-access
   np.testing.assert_allclose(zero_noise, pred.mean, rtol=1e-12, atol=1e-14)
 
 
@@ -147,19 +147,19 @@ def test_sampler_choice_and_errors():
   x = permjax.all_inputs(perm).x
   spec = permjax.MLPSpec(width=1)
   key = jax.random.key(0)
-  assert protocol.gp_member_source(spec, "ntk", train, x, key).sampler == (
+  assert permjax.gp_member_source(spec, "ntk", train, x, key).info["sampler"] == (
       "dense")
   with pytest.raises(ValueError, match="sampler must be one of .* got 'eig'"):
-    protocol.gp_member_source(spec, "ntk", train, x, key, sampler="eig")
+    permjax.gp_member_source(spec, "ntk", train, x, key, sampler="eig")
   with pytest.raises(ValueError, match="15 inputs .* limit is 10"):
-    protocol.gp_member_source(spec, "ntk", train, x, key, sampler="dense",
+    permjax.gp_member_source(spec, "ntk", train, x, key, sampler="dense",
                               max_dense=10)
   bad_train = permjax.Examples(train.x * 0.5, train.y)
   with pytest.raises(ValueError, match="basis vectors"):
-    protocol.gp_member_source(spec, "ntk", bad_train, x, key,
+    permjax.gp_member_source(spec, "ntk", bad_train, x, key,
                               sampler="symmetric")
   with pytest.raises(ValueError, match="nonzero entries are equal"):
-    protocol.gp_member_source(spec, "ntk", train, x + 0.01 * x[:, :1], key,
+    permjax.gp_member_source(spec, "ntk", train, x + 0.01 * x[:, :1], key,
                               sampler="symmetric")
   with pytest.raises(ValueError, match="rows with 1 ones are scaled"):
     hypercube.layer_structure(np.array([[1.0, 0.0], [0.0, 2.0]]))

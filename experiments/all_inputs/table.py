@@ -2,7 +2,8 @@
 
 Usage: python experiments/all_inputs/table.py OUT_DIR [--target_dir DIR]
 
-Reads ``OUT_DIR/{gp,ntk,standard}/results.jsonl`` (written by ``run.sh``) and
+Reads ``OUT_DIR/{gp,ntk,standard}/results.jsonl`` (written by ``run.sh``; or
+the committed ``results.jsonl.gz``, so ``OUT_DIR`` may be this folder) and
 writes ``all_inputs.md`` (one row per k) and ``all_inputs.png`` to
 ``--target_dir`` (default: this folder). Measured N is the first ensemble size
 at which all 2^k - 1 inputs are exact (mean, min and max over seeds). Next to
@@ -23,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(
 
 # pylint: disable=wrong-import-position
 import permjax
-from permjax.experiments import ntk_permutation as exp
+from permjax.experiments import figure1
 
 REGIMES = {"gp": "ntk", "ntk": "ntk", "standard": "nngp"}
 
@@ -32,9 +33,7 @@ def load(out_dir):
   data = {}
   for regime in REGIMES:
     path = os.path.join(out_dir, regime)
-    if not os.path.exists(os.path.join(path, "results.jsonl")):
-      continue
-    for r in exp.load_results(path):
+    for r in figure1.load_results(path):
       if r["regime"] == regime and r["reached"]:
         data.setdefault(regime, {}).setdefault(r["k"], []).append(
             r["members"])
@@ -59,9 +58,9 @@ def main():
       ns = data[regime].get(k, [])
       cells.append(f"{np.mean(ns):.0f} ({min(ns)}–{max(ns)})" if ns else "—")
     grouped = {g: [int(permjax.ensemble_size(k, scope="all", target=t,
-                                             regime=g)) for t in (0.5, 0.9)]
+                                             kernel=g)) for t in (0.5, 0.9)]
                for g in ("ntk", "nngp")}
-    paper = [int(np.ceil(permjax.paper_style_bound(k, regime=g)))
+    paper = [int(np.ceil(permjax.paper_style_bound(k, kernel=g)))
              for g in ("ntk", "nngp")]
     lines.append(f"| {k} | " + " | ".join(cells)
                  + f" | {grouped['ntk'][0]} / {grouped['ntk'][1]}"
@@ -86,9 +85,9 @@ def main():
   grid = np.arange(max(2, min(ks)), max(ks) + 1)
   for g, style in (("ntk", "--"), ("nngp", ":")):
     ax.plot(grid, permjax.ensemble_size(grid, scope="all", target=0.5,
-                                        regime=g), style, color="k",
+                                        kernel=g), style, color="k",
             label=f"grouped bound, {g.upper()}, P(all exact)=0.5")
-    ax.plot(grid, [permjax.paper_style_bound(int(k), regime=g) for k in grid],
+    ax.plot(grid, [permjax.paper_style_bound(int(k), kernel=g) for k in grid],
             style, color="C3", label=f"paper-style k² bound, {g.upper()}, 0.9")
   ax.set_yscale("log")
   ax.set_xlabel("k")

@@ -27,7 +27,7 @@ import math
 import numpy as np
 from scipy import special
 
-from permjax._src.gp import REGIMES, symmetric_gp
+from permjax._src.gp import KERNELS, symmetric_gp
 from permjax._src.models import MLPSpec
 from permjax._src.task import check_k, check_n
 
@@ -44,9 +44,9 @@ def _check_target(target):
   return target
 
 
-def _check_regime(regime):
-  if regime not in REGIMES:
-    raise ValueError(f"regime must be one of {REGIMES}, got {regime!r}")
+def _check_kernel(kernel):
+  if kernel not in KERNELS:
+    raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
 
 
 def _ks(k) -> np.ndarray:
@@ -117,7 +117,7 @@ def _log_fail(k, n, N, stats):
 
 
 def log_fail_probability(k, n, N, *, spec: MLPSpec | None = None,
-                         regime: str = "ntk") -> np.ndarray:
+                         kernel: str = "ntk") -> np.ndarray:
   """``log P(an N-member ensemble rounds an n-ones input wrongly)``.
 
   Args:
@@ -125,7 +125,7 @@ def log_fail_probability(k, n, N, *, spec: MLPSpec | None = None,
     n: number of ones (array-like, broadcast with ``k`` and ``N``).
     N: ensemble size (array-like, ``>= 1``).
     spec: architecture (default: the theory's ReLU net, no bias).
-    regime: ``"ntk"`` or ``"nngp"``.
+    kernel: ``"ntk"`` or ``"nngp"``.
 
   Returns:
     float64 array; ``-inf`` where the input cannot fail (``n = 1``).
@@ -135,8 +135,8 @@ def log_fail_probability(k, n, N, *, spec: MLPSpec | None = None,
     >>> bool(p <= 0.1 < np.exp(log_fail_probability(10, 2, 332)))
     True
   """
-  _check_regime(regime)
-  stats = symmetric_gp(k, n, spec=spec, regime=regime)
+  _check_kernel(kernel)
+  stats = symmetric_gp(k, n, spec=spec, kernel=kernel)
   return _log_fail(k, n, N, stats)[0]
 
 
@@ -156,17 +156,17 @@ def _ratio(stats, k, n):
 class _AllInputs:
   """Ragged (k, n) pairs for n = 2..k, with per-group stats, for many k."""
 
-  def __init__(self, ks, spec, regime):
+  def __init__(self, ks, spec, kernel):
     self.ks = ks
     counts = ks - 1  # n = 2..k
     self.starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     self.k = np.repeat(ks, counts).astype(np.float64)
     offsets = np.arange(self.k.size) - np.repeat(self.starts, counts)
     self.n = (offsets + 2).astype(np.float64)
-    self.stats = symmetric_gp(self.k, self.n, spec=spec, regime=regime)
+    self.stats = symmetric_gp(self.k, self.n, spec=spec, kernel=kernel)
     self.log_binom = _log_binom(self.k, self.n)
     self.counts = counts
-    self.regime = regime
+    self.kernel = kernel
 
   def _terms(self, N_per_k, groups=None):
     """log C(k,n) P_fail(k,n,N) and slopes for the selected groups."""
@@ -285,7 +285,7 @@ def _check_signs(stats, where):
 
 
 def ensemble_size(k, *, n: int | None = None, target: float = 0.9,
-                  regime: str = "ntk", scope: str = "input",
+                  kernel: str = "ntk", scope: str = "input",
                   spec: MLPSpec | None = None):
   """Smallest ensemble size ``N`` with ``P(exact) >= target`` (Gaussian limit).
 
@@ -294,7 +294,7 @@ def ensemble_size(k, *, n: int | None = None, target: float = 0.9,
     n: number of ones of the test input (``scope="input"`` only; default 2,
       the input with the weakest margin).
     target: required probability of exact rounding, in (0, 1).
-    regime: ``"ntk"`` (the theory, GD on all layers) or ``"nngp"`` (NNGP
+    kernel: ``"ntk"`` (the theory, GD on all layers) or ``"nngp"`` (NNGP
       regression, which wide standard-parameterization nets follow).
     scope: ``"input"`` for one input, ``"all"`` for all ``2^k - 1`` inputs at
       once via the union bound grouped by ``n`` (an upper bound).
@@ -304,13 +304,13 @@ def ensemble_size(k, *, n: int | None = None, target: float = 0.9,
     an int for scalar ``k``, else an int64 array shaped like ``k``.
 
   Example:
-    >>> ensemble_size(10), ensemble_size(10, regime="nngp")
+    >>> ensemble_size(10), ensemble_size(10, kernel="nngp")
     (333, 58)
     >>> ensemble_size([5, 20, 30]).tolist()
     [205, 579, 840]
   """
   target = _check_target(target)
-  _check_regime(regime)
+  _check_kernel(kernel)
   if scope not in SCOPES:
     raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
   ks = _ks(k)
@@ -324,7 +324,7 @@ def ensemble_size(k, *, n: int | None = None, target: float = 0.9,
     if np.all(ns == 1):
       result = np.ones(flat.shape, np.int64)
     else:
-      stats = symmetric_gp(flat, ns, spec=spec, regime=regime)
+      stats = symmetric_gp(flat, ns, spec=spec, kernel=kernel)
       _check_signs(stats, f"n={n_eff} ones at k={flat.tolist()}")
       result = _smallest_n(
           lambda N, idx: _shift(_log_fail(flat[idx], ns[idx], N,
@@ -335,7 +335,7 @@ def ensemble_size(k, *, n: int | None = None, target: float = 0.9,
     if n is not None:
       raise ValueError(f"n={n!r} applies to scope='input' only; scope='all' "
                        f"covers every n")
-    groups = _AllInputs(flat, spec, regime)
+    groups = _AllInputs(flat, spec, kernel)
     _check_signs(groups.stats, f"some n at k in {flat.tolist()}")
     log_inputs = flat * math.log(2.0) + np.log1p(-np.exp2(-flat.astype(float)))
     result = _smallest_n(
@@ -346,7 +346,7 @@ def ensemble_size(k, *, n: int | None = None, target: float = 0.9,
   return int(result) if result.ndim == 0 else result
 
 
-def binding_n(k: int, N: int, *, regime: str = "ntk",
+def binding_n(k: int, N: int, *, kernel: str = "ntk",
               spec: MLPSpec | None = None) -> int:
   """The number of ones whose inputs dominate the all-inputs union sum at N.
 
@@ -354,11 +354,11 @@ def binding_n(k: int, N: int, *, regime: str = "ntk",
     >>> binding_n(30, ensemble_size(30, scope="all"))
     2
   """
-  groups = _AllInputs(_ks([k]), spec, regime)
+  groups = _AllInputs(_ks([k]), spec, kernel)
   return int(groups.binding_n([N])[0])
 
 
-def worst_ratio(k, *, regime: str = "ntk", spec: MLPSpec | None = None):
+def worst_ratio(k, *, kernel: str = "ntk", spec: MLPSpec | None = None):
   """The worst input's ``σ² / margin²`` over ``n = 2..k`` and where it occurs.
 
   The margin of an input with ``n`` ones is ``min(α_n, |β_n|)`` (``α_n`` only
@@ -372,17 +372,17 @@ def worst_ratio(k, *, regime: str = "ntk", spec: MLPSpec | None = None):
     >>> n, round(float(ratio), 2)
     (2, 67.18)
   """
-  _check_regime(regime)
+  _check_kernel(kernel)
   ks = _ks(k)
   flat = ks.reshape(-1)
-  best, where = _AllInputs(flat, spec, regime).worst_ratio()
+  best, where = _AllInputs(flat, spec, kernel).worst_ratio()
   best, where = best.reshape(ks.shape), where.reshape(ks.shape)
   if ks.ndim == 0:
     return float(best), int(where)
   return best, where
 
 
-def paper_style_bound(k, *, target: float = 0.9, regime: str = "ntk",
+def paper_style_bound(k, *, target: float = 0.9, kernel: str = "ntk",
                       spec: MLPSpec | None = None):
   """The paper's all-inputs bound: worst ratio, union over every input and bit.
 
@@ -404,7 +404,7 @@ def paper_style_bound(k, *, target: float = 0.9, regime: str = "ntk",
     1644
   """
   delta = 1.0 - _check_target(target)
-  ratio, _ = worst_ratio(k, regime=regime, spec=spec)
+  ratio, _ = worst_ratio(k, kernel=kernel, spec=spec)
   ks = _ks(k).astype(np.float64)
   log_inputs = ks * math.log(2.0) + np.log1p(-np.exp2(-ks))
   bound = np.ceil(2.0 * np.asarray(ratio) * (log_inputs + np.log(2.0 * ks)
@@ -413,7 +413,7 @@ def paper_style_bound(k, *, target: float = 0.9, regime: str = "ntk",
   return int(bound) if bound.ndim == 0 else bound
 
 
-def worst_n(k, *, target: float = 0.9, regime: str = "ntk",
+def worst_n(k, *, target: float = 0.9, kernel: str = "ntk",
             spec: MLPSpec | None = None) -> int:
   """The number of ones whose single input needs the largest ensemble.
 
@@ -423,7 +423,7 @@ def worst_n(k, *, target: float = 0.9, regime: str = "ntk",
   """
   k = check_k(int(k))
   ns = np.arange(2, k + 1)
-  stats = symmetric_gp(np.full(ns.shape, k), ns, spec=spec, regime=regime)
+  stats = symmetric_gp(np.full(ns.shape, k), ns, spec=spec, kernel=kernel)
   _check_signs(stats, f"some n at k={k}")
   log_delta = math.log1p(-_check_target(target))
   flat_k = np.full(ns.shape, k, np.float64)
@@ -434,7 +434,7 @@ def worst_n(k, *, target: float = 0.9, regime: str = "ntk",
   return int(ns[np.argmax(sizes)])
 
 
-def paper_figure_bound(k, *, delta: float = 1e-4, regime: str = "ntk",
+def paper_figure_bound(k, *, delta: float = 1e-4, kernel: str = "ntk",
                        spec: MLPSpec | None = None):
   """Reverse-engineered curve of the paper's Fig. 1 (left): ``8 σ²₂/β₂² ln(2k/δ)``.
 
@@ -451,13 +451,13 @@ def paper_figure_bound(k, *, delta: float = 1e-4, regime: str = "ntk",
   if not 0.0 < delta < 1.0:
     raise ValueError(f"delta must be in (0, 1), got {delta!r}")
   ks = _ks(k).astype(np.float64)
-  stats = symmetric_gp(ks, np.full(ks.shape, 2.0), spec=spec, regime=regime)
+  stats = symmetric_gp(ks, np.full(ks.shape, 2.0), spec=spec, kernel=kernel)
   out = 8.0 * stats.sigma2 / stats.beta**2 * np.log(2.0 * ks / delta)
   return float(out) if out.ndim == 0 else out
 
 
 def ensemble_size_enumerated(perm, *, target: float = 0.9,
-                             regime: str = "ntk", scope: str = "input",
+                             kernel: str = "ntk", scope: str = "input",
                              n: int | None = None,
                              spec: MLPSpec | None = None,
                              backend: str = "nt",
@@ -473,7 +473,7 @@ def ensemble_size_enumerated(perm, *, target: float = 0.9,
 
   Args:
     perm: the permutation (the answer must not depend on it).
-    target, regime, scope, n, spec: as in :func:`ensemble_size`.
+    target, kernel, scope, n, spec: as in :func:`ensemble_size`.
     backend: ``gp_predict`` backend.
     max_inputs: refuse to enumerate more inputs than this.
 
@@ -487,7 +487,7 @@ def ensemble_size_enumerated(perm, *, target: float = 0.9,
   from permjax._src import gp as gp_lib  # pylint: disable=import-outside-toplevel
   from permjax._src import task as task_lib  # pylint: disable=import-outside-toplevel
   target = _check_target(target)
-  _check_regime(regime)
+  _check_kernel(kernel)
   if scope not in SCOPES:
     raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
   perm = task_lib.validate_permutation(perm)
@@ -499,7 +499,7 @@ def ensemble_size_enumerated(perm, *, target: float = 0.9,
   else:
     test = task_lib.all_inputs(perm, max_inputs=max_inputs)
   pred = gp_lib.gp_predict(spec, train.x, train.y, test.x, backend=backend,
-                           regime=regime)
+                           kernel=kernel)
   var = np.maximum(np.diag(pred.cov), 0.0)
   sigma = np.sqrt(var)[:, None]
   signed = np.where(test.y == 1, pred.mean, -pred.mean)

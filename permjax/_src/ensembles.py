@@ -29,19 +29,19 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import json
 import math
-import os
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from permjax._src import devices as devices_lib
 from permjax._src import kernels as kernels_lib
-from permjax._src import training
 from permjax._src import models as models_lib
+from permjax._src import training
+from permjax._src.checkpoint import Checkpoint
+from permjax._src.checkpoint import CheckpointError
 from permjax._src.models import MLPSpec
 from permjax._src.task import Examples
 
@@ -53,10 +53,6 @@ MAX_BATCH_PER_DEVICE = 1024
 
 class TrainingDivergedError(ValueError):
   """Gradient descent blew up; the message names the step size to use."""
-
-
-class CheckpointError(ValueError):
-  """A checkpoint folder is unreadable or belongs to another run."""
 
 
 class EnsembleResult(NamedTuple):
@@ -72,7 +68,7 @@ class EnsembleResult(NamedTuple):
     max_stable_lr: ``2/λ_max`` of the loss Hessian (from members 0..3; nan
       for the linearized trainer).
     params: stacked parameters (``return_params=True``), else None.
-    info: trainer, loss, dtype, spec and regime description.
+    info: trainer, loss, dtype, spec, devices and batch layout.
   """
   outputs: np.ndarray
   member_ids: np.ndarray
@@ -241,83 +237,25 @@ def _fingerprint(spec, config, key, x_train, y_train, x_test) -> dict:
   }
 
 
-class _Store:
-  """Orbax checkpoints of finished chunks: one step per chunk."""
+_CHUNK_FIELDS = ("outputs", "member_ids", "steps", "final_loss", "status")
 
-  def __init__(self, directory: str, fingerprint: dict):
-    import orbax.checkpoint as ocp  # pylint: disable=import-outside-toplevel
-    self._ocp = ocp
-    self.directory = os.path.abspath(directory)
-    self.fingerprint = json.loads(json.dumps(fingerprint))
-    meta_path = os.path.join(self.directory, "permjax_ensemble.json")
-    self.meta_path = meta_path
-    if os.path.exists(meta_path):
-      try:
-        with open(meta_path) as f:
-          old = json.load(f)
-      except (OSError, json.JSONDecodeError) as err:
-        raise CheckpointError(
-            f"checkpoint folder {self.directory} has an unreadable "
-            f"{os.path.basename(meta_path)} ({err}); it was left untouched: "
-            f"move it away or pick another folder") from None
-      if old.get("fingerprint") != self.fingerprint:
-        diff = sorted(k for k in set(old.get("fingerprint", {}))
-                      | set(self.fingerprint)
-                      if old.get("fingerprint", {}).get(k)
-                      != self.fingerprint.get(k))
-        raise CheckpointError(
-            f"checkpoint folder {self.directory} belongs to another run "
-            f"(differs in {diff or 'format'}); it was left untouched: use "
-            f"another folder")
-    elif os.path.isdir(self.directory) and os.listdir(self.directory):
-      raise CheckpointError(
-          f"checkpoint folder {self.directory} is not empty and holds no "
-          f"permjax ensemble checkpoint; it was left untouched: use an empty "
-          f"or new folder")
-    else:
-      os.makedirs(self.directory, exist_ok=True)
-      tmp = meta_path + ".tmp"
-      with open(tmp, "w") as f:
-        json.dump({"fingerprint": self.fingerprint}, f, indent=1)
-      os.replace(tmp, meta_path)
-    options = ocp.CheckpointManagerOptions(max_to_keep=None, create=True,
-                                           enable_async_checkpointing=False)
-    self.manager = ocp.CheckpointManager(
-        os.path.join(self.directory, "chunks"), options=options)
 
-  def load(self) -> dict[str, np.ndarray] | None:
-    steps = sorted(self.manager.all_steps())
-    if not steps:
-      return None
-    parts = []
-    for step in steps:
-      try:
-        restored = self.manager.restore(
-            step, args=self._ocp.args.StandardRestore())
-      except Exception as err:  # pylint: disable=broad-except
-        raise CheckpointError(
-            f"checkpoint {self.directory} chunk {step} is unreadable "
-            f"({type(err).__name__}: {err}); it was left untouched: move the "
-            f"folder away to start over") from None
-      needed = {"outputs", "member_ids", "steps", "final_loss", "status"}
-      if not isinstance(restored, dict) or not needed <= set(restored):
-        raise CheckpointError(
-            f"checkpoint {self.directory} chunk {step} lacks "
-            f"{sorted(needed - set(restored or {}))}; it was left untouched")
-      parts.append({k: np.asarray(v) for k, v in restored.items()})
-    merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    if len(np.unique(merged["member_ids"])) != len(merged["member_ids"]):
-      raise CheckpointError(f"checkpoint {self.directory} holds a member twice")
-    return merged
-
-  def save(self, chunk: dict[str, np.ndarray]) -> None:
-    steps = self.manager.all_steps()
-    step = (max(steps) + 1) if steps else 0
-    self.manager.save(step, args=self._ocp.args.StandardSave(chunk))
-    self.manager.wait_until_finished()
-
-  def close(self):
-    self.manager.close()
+def _load_chunks(store: Checkpoint) -> dict[str, np.ndarray] | None:
+  """Every saved chunk of ``store`` merged, or None if there is none."""
+  parts = []
+  for step in store.steps():
+    restored = store.restore(step)
+    missing = sorted(set(_CHUNK_FIELDS) - set(restored))
+    if missing:
+      raise CheckpointError(f"checkpoint {store.directory} chunk {step} lacks "
+                            f"{missing}; it was left untouched")
+    parts.append(restored)
+  if not parts:
+    return None
+  merged = {k: np.concatenate([p[k] for p in parts]) for k in _CHUNK_FIELDS}
+  if len(np.unique(merged["member_ids"])) != len(merged["member_ids"]):
+    raise CheckpointError(f"checkpoint {store.directory} holds a member twice")
+  return merged
 
 
 def _diverged_message(spec, config, lr, lr_max, ids, losses):
@@ -381,10 +319,6 @@ def _compiled(spec: MLPSpec, config: training.TrainConfig, in_dim: int,
     return (outputs, jnp.zeros((), jnp.int32), loss,
             jnp.asarray(training.CONVERGED, jnp.int32), moved)
 
-  mesh = Mesh(np.asarray(devices), ("members",))
-  sharded = NamedSharding(mesh, PartitionSpec("members"))
-  replicated = NamedSharding(mesh, PartitionSpec())
-
   # jaxlib's batched LAPACK kernels (Cholesky here) wait on the intra-op
   # thread pool from inside it; with one CPU device per core every pool thread
   # may be running a device, and a batched call then deadlocks. On multi-device
@@ -401,15 +335,149 @@ def _compiled(spec: MLPSpec, config: training.TrainConfig, in_dim: int,
       out = jax.vmap(member, in_axes=(None, 0, None, None, None, None))(
           key, ids, lr_value, xt, yt, xs)
     return out if return_params else out[:4]
-  run = jax.jit(jax.shard_map(
-      local, mesh=mesh,
-      in_specs=(PartitionSpec(), PartitionSpec("members"), PartitionSpec(),
-                PartitionSpec(), PartitionSpec(), PartitionSpec()),
-      out_specs=PartitionSpec("members"), check_vma=False),
-      in_shardings=(replicated, sharded, replicated, replicated, replicated,
-                    replicated),
-      out_shardings=sharded)
+  run, sharded = devices_lib.shard_members(local, devices, 4)
   return jax.jit(probe), run, sharded
+
+
+class _Plan(NamedTuple):
+  """How one call lays out its work (see :func:`_plan`)."""
+  in_dim: int
+  out_dim: int
+  basis: bool
+  xt: jax.Array
+  yt: jax.Array
+  xs: Any
+  devices: tuple
+  batch_per_device: int
+  batch: int
+  chunk_size: int
+
+
+def _validate(task, x_test, n_members, member_ids, config):
+  """Checks the arguments; returns ``(x_train, y_train, x_test, ids)``."""
+  x_train = np.asarray(task.x)
+  y_train = np.asarray(task.y)
+  if x_train.ndim != 2 or y_train.ndim != 2 or len(x_train) != len(y_train):
+    raise ValueError(f"task must hold x (n, d) and y (n, out) with the same n,"
+                     f" got {x_train.shape} and {y_train.shape}")
+  x_test = np.asarray(x_test)
+  if x_test.ndim != 2 or x_test.shape[1] != x_train.shape[1]:
+    raise ValueError(f"x_test must be (n_test, {x_train.shape[1]}), got "
+                     f"{x_test.shape}")
+  if member_ids is None:
+    if (n_members is None or isinstance(n_members, bool)
+        or not isinstance(n_members, (int, np.integer)) or n_members < 1):
+      raise ValueError(f"n_members must be an integer >= 1, got "
+                       f"{n_members!r}")
+    ids = np.arange(int(n_members))
+  else:
+    ids = np.asarray(member_ids)
+    if ids.ndim != 1 or ids.size == 0 or ids.dtype.kind not in "iu" or (
+        ids.min() < 0) or len(np.unique(ids)) != ids.size:
+      raise ValueError("member_ids must be distinct integers >= 0")
+  if config.jnp_dtype == jnp.float64 and not jax.config.jax_enable_x64:
+    raise ValueError("dtype='float64' needs jax.config.update("
+                     "'jax_enable_x64', True)")
+  return x_train, y_train, x_test, ids
+
+
+def _plan(spec, config, x_train, y_train, x_test, n_ids, batch_per_device,
+          chunk_size, memory_budget, devices) -> _Plan:
+  """Device arrays, sparse test inputs, the vmap width and the chunking."""
+  dtype = config.jnp_dtype
+  in_dim, out_dim = x_train.shape[1], y_train.shape[1]
+  # Test inputs with few ones (the task's) are gathered, not multiplied.
+  nonzeros = int((x_test != 0).sum(axis=1).max()) if len(x_test) else 0
+  xs = (models_lib.sparse_rows(x_test, dtype) if 4 * nonzeros <= in_dim
+        else jnp.asarray(x_test, dtype))
+  devices = tuple(devices or jax.local_devices())
+  n_dev = len(devices)
+  if batch_per_device is None:
+    sequential = _walks_members(config, devices)
+    batch_per_device = auto_batch_per_device(
+        spec, in_dim, out_dim, len(x_train), len(x_test), config.dtype,
+        config.trainer, memory_budget, devices[0], sequential=sequential)
+    if sequential:
+      # Members walked one by one come out the same in any batch, so never
+      # pad a small request up to a big batch.
+      batch_per_device = min(batch_per_device, -(-n_ids // n_dev))
+  if batch_per_device < 1:
+    raise ValueError(f"batch_per_device must be >= 1, got {batch_per_device}")
+  batch = batch_per_device * n_dev
+  if chunk_size is None:
+    chunk_size = max(batch, 64)
+  if chunk_size < 1:
+    raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+  chunk_size = int(math.ceil(chunk_size / batch) * batch)
+  return _Plan(in_dim, out_dim, _is_basis(x_train),
+               jnp.asarray(x_train, dtype), jnp.asarray(y_train, dtype), xs,
+               devices, batch_per_device, batch, chunk_size)
+
+
+def _resolve_lr(probe, key, plan: _Plan, config) -> tuple[float, float]:
+  """``(lr, largest stable lr)``; nan for the linearized trainer.
+
+  The stable step comes from members 0..3, independent of ids and chunking.
+  """
+  if config.trainer != "gd":
+    return float("nan"), float("nan")
+  lr_max = float(jnp.min(probe(key, jnp.arange(4), plan.xt, plan.yt)))
+  lr = config.lr_fraction * lr_max if config.lr == "auto" else float(
+      config.lr)
+  return lr, lr_max
+
+
+def _run_chunks(run, sharded, key, lr, todo, plan: _Plan, bar=None):
+  """Trains ``todo`` chunk by chunk; yields ``(chunk, params or None)``.
+
+  ``chunk`` maps :data:`_CHUNK_FIELDS` to numpy arrays (status as codes).
+  """
+  lr_arg = jnp.asarray(0.0 if math.isnan(lr) else lr, plan.xt.dtype)
+  for start in range(0, len(todo), plan.chunk_size):
+    chunk_ids = todo[start:start + plan.chunk_size]
+    parts = []
+    for b in range(0, len(chunk_ids), plan.batch):
+      real = chunk_ids[b:b + plan.batch]
+      padded = devices_lib.pad_ids(real, plan.batch)
+      out = run(key, jax.device_put(jnp.asarray(padded, jnp.int32), sharded),
+                lr_arg, plan.xt, plan.yt, plan.xs)
+      parts.append(jax.tree.map(lambda a, n=len(real): np.asarray(a)[:n],
+                                out))
+      if bar is not None:
+        bar.update(len(real))
+    chunk = {"outputs": np.concatenate([p[0] for p in parts]),
+             "member_ids": chunk_ids.astype(np.int64),
+             "steps": np.concatenate([p[1] for p in parts]).astype(np.int64),
+             "final_loss": np.concatenate([p[2] for p in parts]).astype(
+                 np.float64),
+             "status": np.concatenate([p[3] for p in parts]).astype(np.int64)}
+    params = None
+    if len(parts[0]) > 4:
+      params = jax.tree.map(lambda *xs: np.concatenate(xs),
+                            *[p[4] for p in parts])
+    yield chunk, params
+
+
+def _assemble(finished, params_parts, lr, lr_max, spec, config,
+              plan: _Plan) -> EnsembleResult:
+  """Joins the chunks into one :class:`EnsembleResult`, sorted by id."""
+  merged = {k: np.concatenate(v) for k, v in finished.items()}
+  order = np.argsort(merged["member_ids"])
+  params = None
+  if params_parts:
+    params = jax.tree.map(lambda *xs: np.concatenate(xs)[order], *params_parts)
+  info = {"trainer": config.trainer, "loss": config.loss,
+          "dtype": config.dtype, "spec": spec.to_dict(),
+          "parameterization": spec.parameterization,
+          "devices": [str(d) for d in plan.devices],
+          "batch_per_device": plan.batch_per_device,
+          "chunk_size": plan.chunk_size}
+  return EnsembleResult(
+      merged["outputs"][order], merged["member_ids"][order],
+      merged["steps"][order], merged["final_loss"][order],
+      np.array([training.STATUS_NAMES[int(c)]
+                for c in merged["status"][order]]),
+      lr, lr_max, params, info)
 
 
 def train_ensemble(spec: MLPSpec, task: Examples, key: jax.Array,
@@ -460,146 +528,55 @@ def train_ensemble(spec: MLPSpec, task: Examples, key: jax.Array,
     >>> res.outputs.shape, res.status.tolist()
     ((4, 7, 3), ['converged', 'converged', 'converged', 'converged'])
   """
-  x_train = np.asarray(task.x)
-  y_train = np.asarray(task.y)
-  if x_train.ndim != 2 or y_train.ndim != 2 or len(x_train) != len(y_train):
-    raise ValueError(f"task must hold x (n, d) and y (n, out) with the same n,"
-                     f" got {x_train.shape} and {y_train.shape}")
-  x_test = np.asarray(x_test)
-  if x_test.ndim != 2 or x_test.shape[1] != x_train.shape[1]:
-    raise ValueError(f"x_test must be (n_test, {x_train.shape[1]}), got "
-                     f"{x_test.shape}")
-  if member_ids is None:
-    if (n_members is None or isinstance(n_members, bool)
-        or not isinstance(n_members, (int, np.integer)) or n_members < 1):
-      raise ValueError(f"n_members must be an integer >= 1, got "
-                       f"{n_members!r}")
-    ids = np.arange(int(n_members))
-  else:
-    ids = np.asarray(member_ids)
-    if ids.ndim != 1 or ids.size == 0 or ids.dtype.kind not in "iu" or (
-        ids.min() < 0) or len(np.unique(ids)) != ids.size:
-      raise ValueError("member_ids must be distinct integers >= 0")
-  dtype = config.jnp_dtype
-  if dtype == jnp.float64 and not jax.config.jax_enable_x64:
-    raise ValueError("dtype='float64' needs jax.config.update("
-                     "'jax_enable_x64', True)")
-  in_dim, out_dim = x_train.shape[1], y_train.shape[1]
-  basis = _is_basis(x_train)
-  xt = jnp.asarray(x_train, dtype)
-  yt = jnp.asarray(y_train, dtype)
-  # Test inputs with few ones (the task's) are gathered, not multiplied.
-  nonzeros = int((x_test != 0).sum(axis=1).max()) if len(x_test) else 0
-  xs = (models_lib.sparse_rows(x_test, dtype) if 4 * nonzeros <= in_dim
-        else jnp.asarray(x_test, dtype))
-  devices = list(devices or jax.local_devices())
-  n_dev = len(devices)
-  if batch_per_device is None:
-    sequential = _walks_members(config, devices)
-    batch_per_device = auto_batch_per_device(
-        spec, in_dim, out_dim, len(x_train), len(x_test), config.dtype,
-        config.trainer, memory_budget, devices[0], sequential=sequential)
-    if sequential:
-      # Members walked one by one come out the same in any batch, so never
-      # pad a small request up to a big batch.
-      batch_per_device = min(batch_per_device, -(-len(ids) // n_dev))
-  if batch_per_device < 1:
-    raise ValueError(f"batch_per_device must be >= 1, got {batch_per_device}")
-  batch = batch_per_device * n_dev
-  if chunk_size is None:
-    chunk_size = max(batch, 64)
-  if chunk_size < 1:
-    raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-  chunk_size = int(math.ceil(chunk_size / batch) * batch)
+  x_train, y_train, x_test, ids = _validate(task, x_test, n_members,
+                                            member_ids, config)
+  plan = _plan(spec, config, x_train, y_train, x_test, len(ids),
+               batch_per_device, chunk_size, memory_budget, devices)
+  probe, run, sharded = _compiled(spec, config, plan.in_dim, plan.out_dim,
+                                  plan.basis, plan.devices, return_params)
+  lr, lr_max = _resolve_lr(probe, key, plan, config)
 
-  probe, run, sharded = _compiled(
-      spec, config, in_dim, out_dim, basis, tuple(devices), return_params)
-  # Largest stable step from members 0..3 (independent of ids and chunking);
-  # the linearized trainer takes no steps and needs none.
-  if config.trainer == "gd":
-    lr_max = float(jnp.min(probe(key, jnp.arange(4), xt, yt)))
-    lr = config.lr_fraction * lr_max if config.lr == "auto" else float(
-        config.lr)
-  else:
-    lr = lr_max = float("nan")
-  lr_arg = jnp.asarray(0.0 if math.isnan(lr) else lr, dtype)
-
-  store = None
-  done = None
+  store, done = None, None
   if checkpoint_dir is not None:
-    store = _Store(checkpoint_dir,
-                   _fingerprint(spec, config, key, x_train, y_train, x_test))
-    done = store.load()
+    store = Checkpoint(checkpoint_dir, "ensemble",
+                       _fingerprint(spec, config, key, x_train, y_train,
+                                    x_test), subdir="chunks")
+    done = _load_chunks(store)
     if done is not None and return_params:
+      store.close()
       raise ValueError("return_params cannot be combined with resuming from "
                        "a checkpoint (parameters are not checkpointed)")
-  finished: dict[str, list] = {k: [] for k in
-                               ("outputs", "member_ids", "steps",
-                                "final_loss", "status")}
-  params_parts = []
+  finished: dict[str, list] = {k: [] for k in _CHUNK_FIELDS}
+  todo = ids
   if done is not None:
     keep = np.isin(done["member_ids"], ids)
     for name in finished:
       finished[name].append(done[name][keep])
-  todo = ids[~np.isin(ids, done["member_ids"])] if done is not None else ids
+    todo = ids[~np.isin(ids, done["member_ids"])]
 
   bar = None
   if progress:
     from tqdm.auto import tqdm  # pylint: disable=import-outside-toplevel
     bar = tqdm(total=len(ids), initial=len(ids) - len(todo), unit="member",
                desc=f"{config.trainer} {spec.parameterization} m={spec.width}")
+  params_parts = []
   try:
-    for start in range(0, len(todo), chunk_size):
-      chunk_ids = todo[start:start + chunk_size]
-      parts = []
-      for b in range(0, len(chunk_ids), batch):
-        real = chunk_ids[b:b + batch]
-        padded = np.concatenate([real, np.full(batch - len(real), real[-1])])
-        out = run(key, jax.device_put(jnp.asarray(padded, jnp.int32), sharded),
-                  lr_arg, xt, yt, xs)
-        out = jax.tree.map(lambda a, n=len(real): np.asarray(a)[:n], out)
-        parts.append(out)
-        if bar is not None:
-          bar.update(len(real))
-      outputs = np.concatenate([p[0] for p in parts])
-      steps = np.concatenate([p[1] for p in parts])
-      losses = np.concatenate([p[2] for p in parts])
-      status = np.concatenate([p[3] for p in parts])
-      bad = status == training.DIVERGED
+    for chunk, params in _run_chunks(run, sharded, key, lr, todo, plan, bar):
+      bad = chunk["status"] == training.DIVERGED
       if bad.any():
         raise TrainingDivergedError(_diverged_message(
-            spec, config, lr, lr_max, chunk_ids[bad].tolist(),
-            losses[bad].tolist()))
-      chunk = {"outputs": outputs, "member_ids": chunk_ids.astype(np.int64),
-               "steps": steps.astype(np.int64),
-               "final_loss": losses.astype(np.float64),
-               "status": status.astype(np.int64)}
+            spec, config, lr, lr_max, chunk["member_ids"][bad].tolist(),
+            chunk["final_loss"][bad].tolist()))
       if store is not None:
-        store.save(chunk)
+        steps = store.steps()
+        store.save(steps[-1] + 1 if steps else 0, chunk)
       for name in finished:
         finished[name].append(chunk[name])
-      if return_params:
-        params_parts.append(jax.tree.map(
-            lambda *xs: np.concatenate(xs), *[p[4] for p in parts]))
+      if params is not None:
+        params_parts.append(params)
   finally:
     if bar is not None:
       bar.close()
     if store is not None:
       store.close()
-
-  merged = {k: np.concatenate(v) for k, v in finished.items()}
-  order = np.argsort(merged["member_ids"])
-  params = None
-  if return_params:
-    params = jax.tree.map(lambda *xs: np.concatenate(xs)[order], *params_parts)
-  info = {"trainer": config.trainer, "loss": config.loss,
-          "dtype": config.dtype, "spec": spec.to_dict(),
-          "parameterization": spec.parameterization,
-          "devices": [str(d) for d in devices],
-          "batch_per_device": batch_per_device, "chunk_size": chunk_size}
-  return EnsembleResult(
-      merged["outputs"][order], merged["member_ids"][order],
-      merged["steps"][order], merged["final_loss"][order],
-      np.array([training.STATUS_NAMES[int(c)]
-                for c in merged["status"][order]]),
-      lr, lr_max, params, info)
+  return _assemble(finished, params_parts, lr, lr_max, spec, config, plan)

@@ -2,8 +2,8 @@
 
 An infinitely wide network trained by gradient descent on MSE is a Gaussian
 process over its random initialisation. With ``G`` the kernel that drives
-training (the NTK in the ``"ntk"`` regime, the NNGP kernel in the ``"nngp"``
-regime, i.e. Bayesian / readout-only training) and ``K`` the NNGP kernel of the
+training (``kernel="ntk"``: the NTK, gradient descent on all layers;
+``kernel="nngp"``: the NNGP kernel, i.e. Bayesian / readout-only training) and ``K`` the NNGP kernel of the
 initial function, the outputs at time ``t`` are::
 
     f_t(x) = f_0(x) + T_t(x) (Y - f_0(X)),
@@ -33,7 +33,7 @@ import numpy as np
 from permjax._src import kernels as kernels_lib
 from permjax._src.models import MLPSpec
 
-REGIMES = ("ntk", "nngp")
+KERNELS = ("ntk", "nngp")
 BACKENDS = ("nt", "closed_form")
 
 
@@ -87,14 +87,14 @@ def _transfer(g_xx, g_tx, t, learning_rate, size):
   return ((g_tx @ evecs) * factor) @ evecs.T
 
 
-@functools.partial(jax.jit, static_argnames=("spec", "regime", "finite"))
-def _closed_form_jit(spec, x_train, y_train, x_test, t, learning_rate, regime,
+@functools.partial(jax.jit, static_argnames=("spec", "kernel", "finite"))
+def _closed_form_jit(spec, x_train, y_train, x_test, t, learning_rate, kernel,
                      finite):
   train = kernels_lib.kernel_matrices_jnp(spec, x_train, x_train)
   test_train = kernels_lib.kernel_matrices_jnp(spec, x_test, x_train)
   test_test = kernels_lib.kernel_matrices_jnp(spec, x_test, x_test)
-  g_xx = getattr(train, regime)
-  g_tx = getattr(test_train, regime)
+  g_xx = getattr(train, kernel)
+  g_tx = getattr(test_train, kernel)
   tmat = _transfer(g_xx, g_tx, t if finite else None, learning_rate,
                    y_train.size)
   mean = tmat @ y_train
@@ -103,25 +103,25 @@ def _closed_form_jit(spec, x_train, y_train, x_test, t, learning_rate, regime,
   return mean, cov
 
 
-def _closed_form(spec, x_train, y_train, x_test, t, learning_rate, regime):
+def _closed_form(spec, x_train, y_train, x_test, t, learning_rate, kernel):
   return _closed_form_jit(spec, x_train, y_train, x_test,
                           0.0 if t is None else float(t), learning_rate,
-                          regime, t is not None)
+                          kernel, t is not None)
 
 
-def _nt(spec, x_train, y_train, x_test, t, learning_rate, regime):
+def _nt(spec, x_train, y_train, x_test, t, learning_rate, kernel):
   from permjax._src.nt_compat import nt  # pylint: disable=import-outside-toplevel
   # Eager on purpose: under jit nt's kernels with a bias lose ~1e-9 accuracy.
   kernel_fn = spec.nt_triple(y_train.shape[1]).kernel_fn
   predict_fn = nt.predict.gradient_descent_mse_ensemble(
       kernel_fn, x_train, y_train, learning_rate=learning_rate, diag_reg=0.0)
-  out = predict_fn(t, x_test, regime, compute_cov=True)
+  out = predict_fn(t, x_test, kernel, compute_cov=True)
   return GPPrediction(out.mean, out.covariance)
 
 
 def gp_predict(spec: MLPSpec, x_train, y_train, x_test, *, t=None,
                learning_rate: float = 1.0, backend: str = "nt",
-               regime: str = "ntk") -> GPPrediction:
+               kernel: str = "ntk") -> GPPrediction:
   """Mean and covariance of the trained infinitely wide network, float64.
 
   Args:
@@ -133,7 +133,7 @@ def gp_predict(spec: MLPSpec, x_train, y_train, x_test, *, t=None,
       ``0.5 * mean((f - y)**2)``; None means infinite time.
     learning_rate: GD step size (only used for finite ``t``).
     backend: ``"nt"`` (neural-tangents) or ``"closed_form"`` (plain jnp).
-    regime: ``"ntk"`` (gradient descent on all layers) or ``"nngp"``
+    kernel: ``"ntk"`` (gradient descent on all layers) or ``"nngp"``
       (NNGP-kernel regression: readout-only training / Bayesian posterior,
       which wide standard-parameterization nets follow).
 
@@ -154,7 +154,7 @@ def gp_predict(spec: MLPSpec, x_train, y_train, x_test, *, t=None,
     0.013235
   """
   _check_choice("backend", backend, BACKENDS)
-  _check_choice("regime", regime, REGIMES)
+  _check_choice("kernel", kernel, KERNELS)
   _check_time(t, learning_rate)
   with jax.enable_x64(True):
     x_train = _as_f64_2d("x_train", x_train)
@@ -165,9 +165,31 @@ def gp_predict(spec: MLPSpec, x_train, y_train, x_test, *, t=None,
                        f"{y_train.shape[0]}")
     fn = _nt if backend == "nt" else _closed_form
     mean, cov = fn(spec, x_train, y_train, x_test, t, float(learning_rate),
-                   regime)
+                   kernel)
     return GPPrediction(np.asarray(mean, np.float64),
                         np.asarray(cov, np.float64))
+
+
+def posterior_mean(spec: MLPSpec, x_train, y_train, x_test, *,
+                   kernel: str = "ntk") -> np.ndarray:
+  """The ``t = ∞`` posterior mean ``G(x, X) G_XX⁻¹ Y`` alone, float64 numpy.
+
+  The mean of :func:`gp_predict` (closed form) without the
+  ``(n_test, n_test)`` covariance, so its memory is linear in ``n_test``:
+  for test sets too large for a dense covariance (all ``2^k - 1`` inputs).
+
+  Example:
+    >>> import numpy as np
+    >>> from permjax._src import task
+    >>> train = task.training_set([1, 2, 3, 4, 0])
+    >>> x = task.make_examples([1, 2, 3, 4, 0], [[1, 1, 0, 0, 0]]).x
+    >>> np.round(posterior_mean(MLPSpec(width=1), train.x, train.y, x), 6)
+    array([[-0.01464 ,  0.560632,  0.560632, -0.01464 , -0.01464 ]])
+  """
+  _check_choice("kernel", kernel, KERNELS)
+  g_xx = getattr(kernels_lib.kernel_matrices(spec, x_train), kernel)
+  g_tx = getattr(kernels_lib.kernel_matrices(spec, x_test, x_train), kernel)
+  return g_tx @ np.linalg.solve(g_xx, np.asarray(y_train, np.float64))
 
 
 class SymmetricGP(NamedTuple):
@@ -183,7 +205,7 @@ class SymmetricGP(NamedTuple):
   sigma2: np.ndarray
 
 
-def symmetric_gp(k, n, *, spec: MLPSpec | None = None, regime: str = "ntk",
+def symmetric_gp(k, n, *, spec: MLPSpec | None = None, kernel: str = "ntk",
                  normalize: bool = True) -> SymmetricGP:
   """``α_n, β_n, σ²_n`` of the permutation task in O(1) per ``(k, n)``.
 
@@ -202,7 +224,7 @@ def symmetric_gp(k, n, *, spec: MLPSpec | None = None, regime: str = "ntk",
     n: number of ones, ``1..k``.
     spec: architecture; default ``MLPSpec(width=1)`` (ReLU, no bias, NTK
       parameterization: the theory's network).
-    regime: ``"ntk"`` or ``"nngp"``.
+    kernel: ``"ntk"`` or ``"nngp"``.
     normalize: whether test inputs are L2-normalised.
 
   Returns:
@@ -213,11 +235,11 @@ def symmetric_gp(k, n, *, spec: MLPSpec | None = None, regime: str = "ntk",
     >>> [round(float(v), 6) for v in s]
     [0.28373, -0.040712, 0.012505]
   """
-  _check_choice("regime", regime, REGIMES)
+  _check_choice("kernel", kernel, KERNELS)
   spec = MLPSpec(width=1) if spec is None else spec
   nngp, ntk = kernels_lib.symmetric_kernel_values(spec, k, n,
                                                   normalize=normalize)
-  g = ntk if regime == "ntk" else nngp
+  g = ntk if kernel == "ntk" else nngp
   k = np.asarray(k, np.float64)
   n = np.asarray(n, np.float64)
   p, q = g.diag - g.off, g.off

@@ -94,6 +94,23 @@ class NTTriple(NamedTuple):
   kernel_fn: Callable
 
 
+def layer_scales(parameterization: str, W_std: float, b_std: float | None,
+                 fan_in: int) -> tuple[float, float]:
+  """Forward-pass factors ``(s, s_b)`` of a dense layer: ``y = s x W + s_b b``.
+
+  NTK parameterization: ``(W_std / sqrt(fan_in), b_std)`` (``b_std = 0`` when
+  there is no bias); standard parameterization: ``(1, 1)`` (the scales live in
+  the initialisation).
+
+  Example:
+    >>> layer_scales("ntk", 1.0, None, 4), layer_scales("standard", 1.0, 0.0, 4)
+    ((0.5, 0.0), (1.0, 1.0))
+  """
+  if parameterization == "ntk":
+    return W_std / math.sqrt(fan_in), (b_std or 0.0)
+  return 1.0, 1.0
+
+
 class DenseLayer(nn.Module):
   """A dense layer in NTK or standard parameterization.
 
@@ -112,9 +129,7 @@ class DenseLayer(nn.Module):
 
   def scales(self, fan_in: int) -> tuple[float, float]:
     """Forward-pass factors ``(s, s_b)``: ``y = s * x @ W + s_b * b``."""
-    if self.parameterization == "ntk":
-      return self.W_std / math.sqrt(fan_in), (self.b_std or 0.0)
-    return 1.0, 1.0
+    return layer_scales(self.parameterization, self.W_std, self.b_std, fan_in)
 
   @nn.compact
   def __call__(self, x: jax.Array | None, fan_in: int | None = None

@@ -5,8 +5,15 @@ functions returning one, in the big_vision / Flax-examples style. Every field
 becomes a ``--field`` command-line flag, parsed by its type:
 
 * ``int``, ``float``, ``str``, ``bool`` (``true``/``false``/``1``/``0``);
+* unions (``float | str``): the first type that parses, in order;
 * tuples: comma-separated values; integer tuples also take ranges
   ``a:b`` (inclusive), e.g. ``--k_values 2:10,15,20``.
+
+A field whose type is itself a dataclass (e.g. a nested
+:class:`permjax.TrainConfig`) contributes its own fields as flags under their
+own names (``--lr``, ``--trainer``), so nesting does not change the command
+line. A config class may declare ``FLAG_ALIASES = {"old_name": "new_name"}``
+so renamed fields keep their old flags and old records keep loading.
 """
 
 from __future__ import annotations
@@ -47,12 +54,20 @@ def _field_parser(tp) -> Callable[[str], Any]:
   origin = typing.get_origin(tp)
   args = typing.get_args(tp)
   if origin in (typing.Union, types.UnionType):
-    inner = [a for a in args if a is not type(None)]
-    base = _field_parser(inner[0])
+    optional = type(None) in args
+    parsers = [_field_parser(a) for a in args if a is not type(None)]
 
-    def optional(text):
-      return None if text.strip().lower() in ("none", "null") else base(text)
-    return optional
+    def union(text):
+      if optional and text.strip().lower() in ("none", "null"):
+        return None
+      errors = []
+      for parse in parsers:
+        try:
+          return parse(text)
+        except ValueError as err:
+          errors.append(str(err))
+      raise ValueError("; ".join(errors))
+    return union
   if origin is tuple:
     elem = args[0] if args else str
     if elem is int:
@@ -72,11 +87,36 @@ def field_types(cls) -> dict[str, Any]:
   return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
 
+def flag_fields(cls) -> dict[str, tuple[str | None, Any]]:
+  """Flag name -> ``(parent field or None, type)``, nested configs flattened.
+
+  Example:
+    >>> from permjax.experiments.figure1.configs import Config
+    >>> fields = flag_fields(Config)
+    >>> fields["seeds"][0], fields["lr"][0]   # Config.train.lr is --lr
+    (None, 'train')
+  """
+  out: dict[str, tuple[str | None, Any]] = {}
+  top = field_types(cls)
+  for name, tp in top.items():
+    if dataclasses.is_dataclass(tp):
+      for sub, sub_tp in field_types(tp).items():
+        if sub in top or sub in out:
+          raise TypeError(f"flag --{sub} of {name} clashes with another field")
+        out[sub] = (name, sub_tp)
+    else:
+      out[name] = (None, tp)
+  return out
+
+
 def add_config_flags(parser: argparse.ArgumentParser, cls) -> None:
-  """Adds one ``--name`` flag (default: unset) per field of ``cls``."""
+  """Adds one ``--name`` flag (default: unset) per (flattened) field."""
   group = parser.add_argument_group("config overrides (any field)")
-  for name, tp in field_types(cls).items():
-    group.add_argument(f"--{name}", dest=f"override_{name}", default=None,
+  aliases = getattr(cls, "FLAG_ALIASES", {})
+  for name, (_, tp) in flag_fields(cls).items():
+    names = [f"--{name}"] + [f"--{old}" for old, new in aliases.items()
+                             if new == name]
+    group.add_argument(*names, dest=f"override_{name}", default=None,
                        metavar=getattr(tp, "__name__", str(tp)),
                        help=f"override {name}")
 
@@ -84,7 +124,7 @@ def add_config_flags(parser: argparse.ArgumentParser, cls) -> None:
 def overrides_from_args(args: argparse.Namespace, cls) -> dict[str, Any]:
   """Parses the ``--field`` flags that were given into typed values."""
   out = {}
-  for name, tp in field_types(cls).items():
+  for name, (_, tp) in flag_fields(cls).items():
     text = getattr(args, f"override_{name}")
     if text is None:
       continue
@@ -95,20 +135,70 @@ def overrides_from_args(args: argparse.Namespace, cls) -> dict[str, Any]:
   return out
 
 
+def apply_overrides(config, overrides: dict[str, Any]):
+  """``config`` with flat ``overrides`` applied (nested fields routed).
+
+  Unknown names raise ``TypeError`` naming them.
+  """
+  cls = type(config)
+  aliases = getattr(cls, "FLAG_ALIASES", {})
+  fields = flag_fields(cls)
+  top, nested = {}, {}
+  for name, value in overrides.items():
+    name = aliases.get(name, name)
+    if name not in fields:
+      raise TypeError(f"unknown config field {name!r} for {cls.__name__}")
+    parent = fields[name][0]
+    if parent is None:
+      top[name] = value
+    else:
+      nested.setdefault(parent, {})[name] = value
+  for parent, values in nested.items():
+    top[parent] = dataclasses.replace(getattr(config, parent), **values)
+  return dataclasses.replace(config, **top) if top else config
+
+
 def resolve(presets: dict[str, Callable[[], Any]], name: str,
             overrides: dict[str, Any] | None = None):
   """The preset ``name`` with ``overrides`` applied (and validated)."""
   if name not in presets:
     raise ValueError(f"unknown preset {name!r}; choose one of "
                      f"{sorted(presets)}")
-  config = presets[name]()
-  if overrides:
-    config = dataclasses.replace(config, **overrides)
-  return config
+  return apply_overrides(presets[name](), overrides or {})
 
 
-def to_json(config) -> str:
-  return json.dumps(dataclasses.asdict(config), indent=2, sort_keys=True)
+def to_record(config) -> dict:
+  """The config as plain JSON types (tuples become lists)."""
+  return json.loads(json.dumps(dataclasses.asdict(config)))
+
+
+def from_record(cls, record: dict):
+  """A config from :func:`to_record`'s output, also of older layouts.
+
+  Fields missing from ``record`` take their defaults; flat fields of a
+  nested config and renamed fields (``FLAG_ALIASES``) are routed to their
+  current place; lists become tuples. Unknown fields raise ``TypeError``.
+  """
+  flat = {}
+  for name, value in record.items():
+    if isinstance(value, dict):
+      flat.update(value)
+    else:
+      flat[name] = value
+  fields = flag_fields(cls)
+  aliases = getattr(cls, "FLAG_ALIASES", {})
+  typed = {}
+  for name, value in flat.items():
+    target = aliases.get(name, name)
+    if target not in fields:
+      raise TypeError(f"unknown config field {name!r} for {cls.__name__}")
+    tp = fields[target][1]
+    if isinstance(value, list):
+      value = tuple(value)
+    elif isinstance(value, str) and tp is not str:
+      value = _field_parser(tp)(value)
+    typed[name] = value
+  return apply_overrides(cls(), typed)
 
 
 def parse(argv: Sequence[str] | None, cls, presets, description: str,

@@ -1,0 +1,249 @@
+"""Member sources: where the members of a growing ensemble come from.
+
+A member source maps member ids to the members' raw outputs on a fixed test
+set, ``source(ids) -> (len(ids), n_test, out)``; member ``i`` is the same
+whatever batch it is drawn in (``fold_in(key, i)``). Two kinds:
+
+* :func:`gp_member_source`: infinite width; each member's outputs on the
+  whole test set are one joint draw from the trained-GP posterior (float64),
+  densely or with the exact S_k-symmetric sampler of
+  :mod:`permjax._src.hypercube`;
+* :func:`network_member_source`: finite networks trained by
+  :func:`permjax.train_ensemble`.
+
+The growth protocol (:mod:`permjax._src.growth`) consumes either.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from permjax._src import devices as devices_lib
+from permjax._src import ensembles
+from permjax._src import gp as gp_lib
+from permjax._src import hypercube
+from permjax._src import training
+from permjax._src.models import MLPSpec
+from permjax._src.task import Examples
+
+
+class MemberSource(NamedTuple):
+  """Member ids to raw outputs, plus a description of where they come from.
+
+  Attributes:
+    draw: ``ids -> (len(ids), n_test, out)`` float64 outputs.
+    info: JSON-able description (``source``, and ``kernel``/``sampler`` or
+      ``width``/``trainer``), recorded with every result.
+  """
+  draw: Callable[[np.ndarray], np.ndarray]
+  info: dict
+
+  def __call__(self, ids) -> np.ndarray:
+    return self.draw(ids)
+
+
+#: ``sampler="auto"`` samples densely up to this many test inputs.
+DENSE_AUTO_LIMIT = 4096
+GP_SAMPLERS = ("auto", "dense", "symmetric")
+
+
+def gp_member_source(spec: MLPSpec, kernel: str, train: Examples,
+                     x_test: np.ndarray, key: jax.Array, *,
+                     sampler: str = "auto",
+                     max_dense: int = 1 << 14) -> MemberSource:
+  """Members drawn jointly from the trained-GP posterior on ``x_test``.
+
+  Member ``i`` is ``μ + S z_i`` with white noise ``z_i`` from
+  ``fold_in(key, i)``, all in float64. Two exact samplers:
+
+  * ``"dense"``: ``S = V sqrt(Λ)`` from the eigendecomposition of the
+    test-test covariance (exact also where it is singular); any test set, but
+    ``O(n_test³)`` once and ``O(n_test²)`` per draw.
+  * ``"symmetric"``: :func:`permjax.symmetric_sampler`, which uses that the
+    posterior of the permutation task is S_k-invariant; ``O(k² 2^k)`` per draw
+    on the whole layers the test inputs lie on, no large matrix. Needs the
+    training inputs to be the basis vectors and binary (optionally
+    normalised) test inputs. The two samplers draw the same Gaussian from
+    different noise, so their members differ.
+
+  ``"auto"`` is dense up to :data:`DENSE_AUTO_LIMIT` test inputs, else
+  symmetric.
+
+  Args:
+    spec: architecture whose kernels define the GP.
+    kernel: ``"ntk"`` or ``"nngp"``.
+    train: the training set.
+    x_test: ``(n_test, k)`` test inputs.
+    key: root key of the members.
+    sampler: ``"auto"``, ``"dense"`` or ``"symmetric"``.
+    max_dense: refuse dense sampling above this many test inputs.
+
+  Returns:
+    ``source(ids) -> (len(ids), n_test, out)`` float64 outputs; the chosen
+    sampler is in ``source.info["sampler"]``.
+
+  Example:
+    >>> import permjax
+    >>> tr = permjax.training_set([1, 2, 0])
+    >>> src = gp_member_source(MLPSpec(width=1), "ntk", tr,
+    ...                        permjax.all_inputs([1, 2, 0]).x, jax.random.key(0))
+    >>> src(np.arange(4)).shape, src.info["sampler"]
+    ((4, 7, 3), 'dense')
+  """
+  if sampler not in GP_SAMPLERS:
+    raise ValueError(f"sampler must be one of {list(GP_SAMPLERS)}, got "
+                     f"{sampler!r}")
+  x_test = np.asarray(x_test, np.float64)
+  if sampler == "auto":
+    sampler = "dense" if len(x_test) <= DENSE_AUTO_LIMIT else "symmetric"
+  if sampler == "dense" and len(x_test) > max_dense:
+    raise ValueError(f"dense GP sampling over {len(x_test):,} inputs needs a "
+                     f"{len(x_test):,}² covariance; the limit is "
+                     f"{max_dense:,}; use sampler='symmetric'")
+  devices = tuple(jax.local_devices())
+  if sampler == "dense":
+    pred = gp_lib.gp_predict(spec, train.x, train.y, x_test,
+                             backend="closed_form", kernel=kernel)
+    evals, evecs = np.linalg.eigh(pred.cov)
+    args = (pred.mean, evecs * np.sqrt(np.maximum(evals, 0.0)))
+    draws = _gp_draws(devices)
+  else:
+    mean, rows, layers, cov_fn = _symmetric_setup(spec, kernel, train, x_test)
+    draws = _symmetric_draws(devices, x_test.shape[1], layers,
+                             _CovKey(cov_fn))
+    args = (mean, rows)
+
+  def draw(ids):
+    ids = np.asarray(ids)
+    padded = devices_lib.pad_ids(ids, len(devices))
+    with jax.enable_x64(True):
+      out = draws(key, jnp.asarray(padded, jnp.int64),
+                  *[jnp.asarray(a) for a in args])
+      return np.asarray(out, np.float64)[:len(ids)]
+  return MemberSource(draw, {"source": "gp", "kernel": kernel,
+                             "sampler": sampler, "dtype": "float64"})
+
+
+def _sharded(devices, local, n_shared):
+  return devices_lib.shard_members(local, devices, n_shared)[0]
+
+
+@functools.lru_cache(maxsize=8)
+def _gp_draws(devices):
+  """``mean + root @ z_i`` per id, the ids sharded over ``devices``."""
+  def local(key, ids, mean, root):
+    def one(i):
+      z = jax.random.normal(jax.random.fold_in(key, i), mean.shape,
+                            mean.dtype)
+      return mean + root @ z
+    return jax.vmap(one)(ids)
+  return _sharded(devices, local, 2)
+
+
+class _CovKey:
+  """Hashable wrapper of a tabulated ``cov_fn`` (cache key of compiled draws)."""
+
+  def __init__(self, table: dict):
+    self.table = table
+    self._key = tuple(sorted(table.items()))
+
+  def __call__(self, a, b, c):
+    return self.table[(a, b, c)]
+
+  def __hash__(self):
+    return hash(self._key)
+
+  def __eq__(self, other):
+    return isinstance(other, _CovKey) and self._key == other._key
+
+
+def _symmetric_setup(spec, kernel, train, x_test):
+  """Mean, row map, layers and the tabulated covariance ``g(a, b, c)``."""
+  k = x_test.shape[1]
+  x_train = np.asarray(train.x, np.float64)
+  if (x_train.shape != (k, k) or not np.isin(x_train, (0.0, 1.0)).all()
+      or not (x_train.sum(0) == 1).all() or not (x_train.sum(1) == 1).all()):
+    raise ValueError("symmetric GP sampling needs the k basis vectors as "
+                     f"training inputs, got x_train of shape {x_train.shape} "
+                     "that is not a permutation of the identity")
+  masks, scale = hypercube.layer_structure(x_test)
+  layers = tuple(sorted(scale))
+  cube = hypercube.cube(k)
+  offset = np.cumsum([0] + [len(cube.masks[a]) for a in layers])
+  where = dict(zip(layers, offset[:-1]))
+  counts = np.count_nonzero(x_test, axis=1)
+  rows = np.array([where[c] for c in counts]) + cube.position[masks]
+  # Covariance of an a-subset and a b-subset sharing c ones, from the same
+  # closed form as the dense path, on one representative pair per (a, b, c).
+  triples = [(a, b, c) for a in layers for b in layers if a <= b
+             for c in range(max(0, a + b - k), a + 1)]
+  reps = np.zeros((2 * len(triples), k))
+  for t, (a, b, c) in enumerate(triples):
+    reps[2 * t, :a] = scale[a]
+    reps[2 * t + 1, a - c:a - c + b] = scale[b]
+  pred = gp_lib.gp_predict(spec, x_train, train.y, reps,
+                           backend="closed_form", kernel=kernel)
+  table = {tr: float(pred.cov[2 * t, 2 * t + 1])
+           for t, tr in enumerate(triples)}
+  mean = gp_lib.posterior_mean(spec, x_train, train.y, x_test, kernel=kernel)
+  return mean, rows, layers, table
+
+
+@functools.lru_cache(maxsize=8)
+def _symmetric_draws(devices, k, layers, cov):
+  sampler = hypercube.symmetric_sampler(k, layers, cov)
+
+  def local(key, ids, mean, rows):
+    out_dim = mean.shape[1]
+
+    sizes = {j: int(np.prod(shape)) for j, shape in
+             sampler.noise_shapes.items()}
+    total = sum(sizes.values())
+
+    def one(i):
+      flat = jax.random.normal(jax.random.fold_in(key, i), (total, out_dim),
+                               mean.dtype)
+      noise, at = {}, 0
+      for j, shape in sampler.noise_shapes.items():
+        noise[j] = flat[at:at + sizes[j]].reshape(shape + (out_dim,))
+        at += sizes[j]
+      return mean + sampler.transform(noise)[rows]
+    return jax.vmap(one)(ids)
+  return _sharded(devices, local, 2)
+
+
+def network_member_source(spec: MLPSpec, train: Examples, x_test: np.ndarray,
+                          key: jax.Array, config: training.TrainConfig,
+                          **engine_kwargs) -> MemberSource:
+  """Members trained by :func:`permjax.train_ensemble` (member ids as given).
+
+  ``source(ids)`` returns the raw outputs (float64 copies of the trainer's
+  dtype) of the finite networks ``ids``; ``source.info`` names the
+  parameterization, width and trainer.
+
+  Example:
+    >>> import permjax
+    >>> perm = [1, 2, 0]
+    >>> src = network_member_source(
+    ...     MLPSpec(width=64), permjax.training_set(perm),
+    ...     permjax.all_inputs(perm).x, jax.random.key(0),
+    ...     permjax.TrainConfig(trainer="linearized"))
+    >>> src(np.arange(3)).shape, src.info["trainer"]
+    ((3, 7, 3), 'linearized/cholesky')
+  """
+  def draw(ids):
+    res = ensembles.train_ensemble(spec, train, key, member_ids=ids,
+                                   x_test=x_test, config=config,
+                                   **engine_kwargs)
+    return res.outputs.astype(np.float64)
+  trainer = config.trainer + (f"/{config.solver}"
+                              if config.trainer == "linearized" else "")
+  return MemberSource(draw, {"source": spec.parameterization,
+                             "width": spec.width, "trainer": trainer,
+                             "dtype": config.dtype})

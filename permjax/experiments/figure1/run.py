@@ -1,0 +1,162 @@
+"""Running Figure 1: one growth per (regime, k, seed), resumable.
+
+:func:`run` is what the command line and the notebooks call. Per
+(regime, k, seed) the protocol (SPEC §8) draws a permutation and a test set
+(the same for every regime), builds the regime's member source, grows the
+ensemble with :func:`permjax.grow` until accuracy ``1 - δ`` or
+``max_members``, and appends one record to ``results.jsonl``. A partly grown
+ensemble is checkpointed after every chunk, so a killed run resumes exactly.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+
+import jax
+
+import permjax
+from permjax.experiments import config as config_lib
+from permjax.experiments import records as records_lib
+from permjax.experiments import workdir as workdir_lib
+from permjax.experiments.figure1 import plots
+from permjax.experiments.figure1 import report
+from permjax.experiments.figure1.configs import Config
+from permjax.experiments.figure1.configs import ENUMERATION_LIMIT_K
+from permjax.experiments.figure1.configs import REGIMES
+
+
+class ExperimentError(RuntimeError):
+  """A (regime, k, seed) failed; the message says which."""
+
+
+def _keys(k: int, seed: int, regime: str):
+  base = jax.random.fold_in(jax.random.fold_in(jax.random.key(20250223), k),
+                            seed)
+  member = jax.random.fold_in(base, 10 + REGIMES.index(regime))
+  return jax.random.fold_in(base, 0), jax.random.fold_in(base, 1), member
+
+
+def build_test_set(config: Config, k: int, seed: int, perm) -> permjax.TestSet:
+  """The (deduplicated, padded) test set of one (k, seed)."""
+  _, test_key, _ = _keys(k, seed, "gp")
+  if config.test_set == "random":
+    examples = permjax.random_inputs(test_key, perm, config.nnz,
+                                     config.num_test)
+    pad = min(config.num_test, math.comb(k, config.nnz))
+  elif config.test_set == "n_ones":
+    examples = permjax.inputs_with_n_ones(perm, config.nnz)
+    pad = None
+  else:
+    examples = permjax.all_inputs(perm, max_inputs=1 << ENUMERATION_LIMIT_K)
+    pad = None
+  return permjax.unique_inputs(examples, pad_to=pad)
+
+
+def member_source(config: Config, regime: str, k: int, seed: int,
+                  train: permjax.Examples, test: permjax.TestSet
+                  ) -> permjax.MemberSource:
+  """The members of one (regime, k, seed)."""
+  _, _, member_key = _keys(k, seed, regime)
+  if regime == "gp":
+    try:
+      return permjax.gp_member_source(
+          permjax.MLPSpec(width=1), config.gp_kernel, train, test.x,
+          member_key, sampler=config.gp_sampler,
+          max_dense=config.max_gp_inputs)
+    except ValueError as err:
+      raise ExperimentError(f"(regime=gp, k={k}, seed={seed}): {err}") from None
+  return permjax.network_member_source(config.spec(regime), train, test.x,
+                                       member_key, config.train)
+
+
+def run_one(config: Config, regime: str, k: int, seed: int,
+            checkpoint_dir: str | None = None, on_progress=None) -> dict:
+  """One (regime, k, seed): grow the ensemble and return its record."""
+  perm_key, _, _ = _keys(k, seed, regime)
+  perm = permjax.random_permutation(perm_key, k)
+  train = permjax.training_set(perm)
+  test = build_test_set(config, k, seed, perm)
+  start = time.perf_counter()
+  source = member_source(config, regime, k, seed, train, test)
+  ckpt = state = None
+  if checkpoint_dir is not None:
+    ckpt = permjax.GrowthCheckpoint(checkpoint_dir, {
+        "regime": regime, "k": k, "seed": seed,
+        "config": config_lib.to_record(config)})
+    state = ckpt.load()
+
+  def chunk_done(members, accuracy):
+    if on_progress is not None:
+      on_progress(members=members, accuracy=f"{accuracy:.4f}")
+  try:
+    curve = permjax.grow(
+        source, test, stop_accuracy=config.stop_accuracy(k),
+        max_members=config.max_members, chunk=config.chunk,
+        readout=config.round_threshold, state=state,
+        on_chunk=None if ckpt is None else ckpt.save,
+        on_progress=chunk_done)
+  except permjax.TrainingDivergedError as err:
+    raise ExperimentError(f"(regime={regime}, k={k}, seed={seed}): {err}") from None
+  finally:
+    if ckpt is not None:
+      ckpt.close()
+  info = source.info
+  gp = regime == "gp"
+  return {
+      "regime": regime, "k": k, "seed": seed,
+      "trainer": (f"gp-posterior ({info['kernel']} kernel)" if gp
+                  else info["trainer"]),
+      "dtype": info["dtype"],
+      "gp_sampler": info["sampler"] if gp else None,
+      "parameterization": None if gp else info["source"],
+      "width": None if gp else info["width"],
+      "test_set": config.test_set, "nnz": config.nnz,
+      "n_test_inputs": int(test.weight.sum()),
+      "n_distinct_inputs": int((test.weight > 0).sum()),
+      "stop_accuracy": config.stop_accuracy(k),
+      "reached": bool(curve.reached),
+      "members": int(len(curve.accuracy)),
+      "n_at": {str(t): n for t, n in curve.n_at.items()},
+      "curve": [round(float(a), 6) for a in curve.accuracy],
+      "seconds": round(time.perf_counter() - start, 3),
+      "permjax_version": permjax.__version__,
+      "jax_version": jax.__version__,
+      "config_name": config.name,
+  }
+
+
+load_results = records_lib.load_results
+
+
+def output_paths(workdir: str) -> dict:
+  return {"config": os.path.join(workdir, "config.json"),
+          "results": os.path.join(workdir, "results.jsonl"),
+          "summary": os.path.join(workdir, "summary.csv"),
+          "analytic": os.path.join(workdir, "analytic.csv"),
+          "figure_left": os.path.join(workdir, "figure1_left.png"),
+          "figure_right": os.path.join(workdir, "figure1_right.png")}
+
+
+def run(config: Config, workdir: str, *, overwrite: bool = False,
+        progress: bool = True) -> dict:
+  """Runs (or resumes) the experiment and writes its files into ``workdir``.
+
+  Returns:
+    a dict of output paths: ``config``, ``results``, ``summary``,
+    ``analytic``, ``figure_left``, ``figure_right``.
+  """
+  workdir_lib.prepare_workdir(workdir, config, overwrite=overwrite)
+  paths = output_paths(workdir)
+  records = records_lib.run_pending(
+      config.tasks(), paths["results"],
+      key_of=lambda r: (r["regime"], r["k"], r["seed"]),
+      run_one=lambda task, ckpt, show: run_one(config, *task, ckpt, show),
+      checkpoints=os.path.join(workdir, "checkpoints"),
+      name_of=lambda t: f"{t[0]}-k{t[1]}-s{t[2]}", progress=progress)
+  records_lib.write_csv(paths["summary"], report.summarize(records, config))
+  records_lib.write_csv(paths["analytic"], report.analytic_table(config))
+  plots.plot_left(paths["figure_left"], records, config)
+  plots.plot_right(paths["figure_right"], records, config)
+  return paths
