@@ -57,11 +57,13 @@ from permjax._src.gp import GPPrediction
 from permjax._src.gp import symmetric_gp
 from permjax._src.gp import SymmetricGP
 from permjax._src.growth import Curve
+from permjax._src.growth import GOOD_STATUSES
 from permjax._src.growth import grow
 from permjax._src.growth import GrowthCheckpoint
 from permjax._src.growth import GrowthState
 from permjax._src.growth import TestSet
 from permjax._src.growth import unique_inputs
+from permjax._src.growth import UnconvergedMembersError
 from permjax._src.hypercube import isotypic_blocks
 from permjax._src.hypercube import symmetric_sampler
 from permjax._src.hypercube import SymmetricSampler
@@ -77,6 +79,7 @@ from permjax._src.models import NTTriple
 from permjax._src.models import sparse_rows
 from permjax._src.models import SparseRows
 from permjax._src.sources import gp_member_source
+from permjax._src.sources import Members
 from permjax._src.sources import MemberSource
 from permjax._src.sources import network_member_source
 from permjax._src.task import all_inputs
@@ -118,7 +121,8 @@ __all__ = (
     "random_inputs", "random_permutation", "symmetric_gp",
     "symmetric_kernel_values", "training_set", "validate_permutation",
     "worst_n", "worst_ratio",
-    "Curve", "GrowthCheckpoint", "GrowthState", "MemberSource", "TestSet",
+    "Curve", "GrowthCheckpoint", "GrowthState", "Members", "MemberSource",
+    "TestSet", "UnconvergedMembersError", "GOOD_STATUSES",
     "gp_member_source", "grow", "network_member_source", "posterior_mean",
     "unique_inputs",
 )

@@ -56,7 +56,7 @@ def test_gp_member_source_draws_the_posterior():
   x = permjax.inputs_with_n_ones(perm, 2).x
   src = permjax.gp_member_source(permjax.MLPSpec(width=1), "ntk", train, x,
                                   jax.random.key(0))
-  draws = src(np.arange(4000))
+  draws = src(np.arange(4000)).outputs
   gp = permjax.gp_predict(permjax.MLPSpec(width=1), train.x, train.y, x,
                           backend="closed_form")
   se = np.sqrt(np.diag(gp.cov) / 4000)[:, None]
@@ -66,7 +66,8 @@ def test_gp_member_source_draws_the_posterior():
   # ~ sqrt(2/16000) ≈ 1%; allow 6%.
   np.testing.assert_allclose(emp, gp.cov, atol=0.06 * gp.cov.max())
   # Member 7 is member 7 in any batch (to rounding of the batched matmul).
-  np.testing.assert_allclose(src(np.array([5, 7]))[1], draws[7], rtol=1e-12,
+  np.testing.assert_allclose(src(np.array([5, 7])).outputs[1], draws[7],
+                             rtol=1e-12,
                              atol=1e-15)
 
 

@@ -126,7 +126,7 @@ def test_symmetric_member_source_mean_and_identity():
   src = permjax.gp_member_source(spec, "ntk", train, x, jax.random.key(0),
                                   sampler="symmetric")
   assert src.info["sampler"] == "symmetric"
-  draws = src(np.arange(3000))
+  draws = src(np.arange(3000)).outputs
   pred = gp_lib.gp_predict(spec, train.x, train.y, x, backend="closed_form")
   se = np.sqrt(np.diag(pred.cov) / len(draws))[:, None]
   assert np.all(np.abs(draws.mean(0) - pred.mean) <= 5 * se + 1e-12)
@@ -134,7 +134,8 @@ def test_symmetric_member_source_mean_and_identity():
   # relative sd sqrt(2/21000) ≈ 1%; allow 5%.
   np.testing.assert_allclose(draws.var(0).mean(1), np.diag(pred.cov),
                              rtol=0.05, atol=1e-20)
-  np.testing.assert_allclose(src(np.array([11, 4]))[1], draws[4], rtol=1e-12,
+  np.testing.assert_allclose(src(np.array([11, 4])).outputs[1], draws[4],
+                             rtol=1e-12,
                              atol=1e-15)
   # The mean is the exact posterior mean (computed without the covariance).
   zero_noise = sources._symmetric_setup(spec, "ntk", train, x)[0]  # pylint: disable=protected-access

@@ -29,7 +29,7 @@ from scipy import special
 
 from permjax._src.gp import KERNELS, symmetric_gp
 from permjax._src.models import MLPSpec
-from permjax._src.task import check_k, check_n
+from permjax._src.task import check_k, check_ks, check_n, check_ns
 
 SCOPES = ("input", "all")
 #: Largest ensemble size the search considers before giving up.
@@ -47,24 +47,6 @@ def _check_target(target):
 def _check_kernel(kernel):
   if kernel not in KERNELS:
     raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
-
-
-def _ks(k) -> np.ndarray:
-  arr = np.asarray(k)
-  if arr.dtype.kind not in "iu":
-    if arr.dtype.kind == "f" and np.all(arr == np.round(arr)):
-      arr = arr.astype(np.int64)
-    else:
-      raise TypeError(f"k must be an integer or an array of integers, "
-                      f"got {k!r}")
-  arr = arr.astype(np.int64)
-  if arr.size == 0:
-    raise ValueError("k is empty")
-  if arr.min() < 2:
-    bad = np.unique(arr[arr < 2])[:5].tolist()
-    raise ValueError(f"k must be >= 2 (a permutation of at least 2 items), "
-                     f"got k={bad}")
-  return arr
 
 
 def _log_neg_log_ndtr(x):
@@ -136,8 +118,19 @@ def log_fail_probability(k, n, N, *, spec: MLPSpec | None = None,
     True
   """
   _check_kernel(kernel)
+  n = check_ns(n, k)
+  N = _check_members(N)
   stats = symmetric_gp(k, n, spec=spec, kernel=kernel)
   return _log_fail(k, n, N, stats)[0]
+
+
+def _check_members(N) -> np.ndarray:
+  arr = np.asarray(N)
+  if arr.dtype.kind == "b" or arr.dtype.kind not in "iuf" or not np.all(
+      np.isfinite(arr)) or np.any(arr < 1):
+    raise ValueError(f"N (ensemble size) must be a number >= 1 or an array "
+                     f"of them, got {N!r}")
+  return arr.astype(np.float64)
 
 
 def _log_binom(k, n):
@@ -313,7 +306,7 @@ def ensemble_size(k, *, n: int | None = None, target: float = 0.9,
   _check_kernel(kernel)
   if scope not in SCOPES:
     raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
-  ks = _ks(k)
+  ks = check_ks(k)
   shape = ks.shape
   flat = ks.reshape(-1)
   log_delta = math.log1p(-target)
@@ -354,7 +347,11 @@ def binding_n(k: int, N: int, *, kernel: str = "ntk",
     >>> binding_n(30, ensemble_size(30, scope="all"))
     2
   """
-  groups = _AllInputs(_ks([k]), spec, kernel)
+  _check_kernel(kernel)
+  k = check_k(k)
+  if isinstance(N, bool) or not isinstance(N, (int, np.integer)) or N < 1:
+    raise ValueError(f"N (ensemble size) must be an integer >= 1, got {N!r}")
+  groups = _AllInputs(check_ks([k]), spec, kernel)
   return int(groups.binding_n([N])[0])
 
 
@@ -373,7 +370,7 @@ def worst_ratio(k, *, kernel: str = "ntk", spec: MLPSpec | None = None):
     (2, 67.18)
   """
   _check_kernel(kernel)
-  ks = _ks(k)
+  ks = check_ks(k)
   flat = ks.reshape(-1)
   best, where = _AllInputs(flat, spec, kernel).worst_ratio()
   best, where = best.reshape(ks.shape), where.reshape(ks.shape)
@@ -405,7 +402,7 @@ def paper_style_bound(k, *, target: float = 0.9, kernel: str = "ntk",
   """
   delta = 1.0 - _check_target(target)
   ratio, _ = worst_ratio(k, kernel=kernel, spec=spec)
-  ks = _ks(k).astype(np.float64)
+  ks = check_ks(k).astype(np.float64)
   log_inputs = ks * math.log(2.0) + np.log1p(-np.exp2(-ks))
   bound = np.ceil(2.0 * np.asarray(ratio) * (log_inputs + np.log(2.0 * ks)
                                              - math.log(delta)))
@@ -421,7 +418,8 @@ def worst_n(k, *, target: float = 0.9, kernel: str = "ntk",
     >>> worst_n(10)
     2
   """
-  k = check_k(int(k))
+  _check_kernel(kernel)
+  k = check_k(k)
   ns = np.arange(2, k + 1)
   stats = symmetric_gp(np.full(ns.shape, k), ns, spec=spec, kernel=kernel)
   _check_signs(stats, f"some n at k={k}")
@@ -450,7 +448,13 @@ def paper_figure_bound(k, *, delta: float = 1e-4, kernel: str = "ntk",
   """
   if not 0.0 < delta < 1.0:
     raise ValueError(f"delta must be in (0, 1), got {delta!r}")
-  ks = _ks(k).astype(np.float64)
+  _check_kernel(kernel)
+  ks = check_ks(k)
+  if ks.min() < 3:
+    raise ValueError(f"paper_figure_bound needs k >= 3, got k={ks.min()}: at "
+                     f"k = 2 the input with 2 ones has no zero bit, so β₂ is "
+                     f"no margin")
+  ks = ks.astype(np.float64)
   stats = symmetric_gp(ks, np.full(ks.shape, 2.0), spec=spec, kernel=kernel)
   out = 8.0 * stats.sigma2 / stats.beta**2 * np.log(2.0 * ks / delta)
   return float(out) if out.ndim == 0 else out
@@ -507,6 +511,8 @@ def ensemble_size_enumerated(perm, *, target: float = 0.9,
   wrong = (pred.mean > 1e-10) != (test.y == 1)  # rounding at a tiny threshold
   if np.any(exact[:, None] & wrong):
     raise ValueError("an interpolated input has a wrong deterministic output")
+  if np.all(exact):
+    return 1  # every input is a training point: interpolated exactly
   delta = 1.0 - target
 
   def fail(N):

@@ -49,6 +49,8 @@ from permjax._src.task import Examples
 CPU_BUDGET = 2 << 20
 ACCELERATOR_FRACTION = 0.25
 MAX_BATCH_PER_DEVICE = 1024
+#: Largest member id: ids enter ``fold_in`` as int32.
+MAX_MEMBER_ID = (1 << 31) - 1
 
 
 class TrainingDivergedError(ValueError):
@@ -63,7 +65,9 @@ class EnsembleResult(NamedTuple):
     member_ids: ``(n_members,)`` ids (member ``i`` used ``fold_in(key, i)``).
     steps: ``(n_members,)`` GD steps taken (0 for the linearized trainer).
     final_loss: ``(n_members,)`` final training loss.
-    status: ``(n_members,)`` names: ``converged``, ``max_steps``.
+    status: ``(n_members,)`` names: ``converged``; ``max_steps`` (GD's step
+      budget, or CG's iterations, ran out above the tolerance); ``failed``
+      (the linearized solve was non-finite). Diverged GD raises instead.
     lr: the step size used (nan for the linearized trainer).
     max_stable_lr: ``2/λ_max`` of the loss Hessian (from members 0..3; nan
       for the linearized trainer).
@@ -148,6 +152,11 @@ def host_member_ids(n_members: int, process_index: int | None = None,
   """
   index = jax.process_index() if process_index is None else process_index
   count = jax.process_count() if process_count is None else process_count
+  if not (isinstance(n_members, (int, np.integer)) and n_members >= 0):
+    raise ValueError(f"n_members must be an integer >= 0, got {n_members!r}")
+  if not 0 <= index < count:
+    raise ValueError(f"process_index must be in 0..process_count-1 = "
+                     f"0..{count - 1}, got {index}")
   return np.arange(index, n_members, count)
 
 
@@ -165,6 +174,10 @@ def merge_results(results: list[EnsembleResult]) -> EnsembleResult:
     >>> merge_results([part([2, 0]), part([1])]).member_ids.tolist()
     [0, 1, 2]
   """
+  results = list(results)
+  if not results:
+    raise ValueError("merge_results needs at least one EnsembleResult, got "
+                     "none")
   ids = np.concatenate([r.member_ids for r in results])
   if len(np.unique(ids)) != len(ids):
     raise ValueError("results overlap: some member ids appear twice")
@@ -224,7 +237,13 @@ def gather_across_processes(result: EnsembleResult) -> EnsembleResult:
 _STATUS_CODES = {name: code for code, name in training.STATUS_NAMES.items()}
 
 
-def _fingerprint(spec, config, key, x_train, y_train, x_test) -> dict:
+def _fingerprint(spec, config, key, x_train, y_train, x_test,
+                 plan: "_Plan") -> dict:
+  """Everything a member's bits depend on: a resume must match all of it.
+
+  Bitwise identity needs the same vmap width (``batch_per_device``), dtype,
+  device kind and JAX version (XLA picks kernels by all four).
+  """
   def digest(a):
     return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()[:16]
   return {
@@ -234,6 +253,9 @@ def _fingerprint(spec, config, key, x_train, y_train, x_test) -> dict:
       "x_train": digest(np.asarray(x_train, np.float64)),
       "y_train": digest(np.asarray(y_train, np.float64)),
       "x_test": digest(np.asarray(x_test, np.float64)),
+      "batch_per_device": plan.batch_per_device,
+      "device_kind": plan.devices[0].device_kind,
+      "jax_version": jax.__version__,
   }
 
 
@@ -309,15 +331,14 @@ def _compiled(spec: MLPSpec, config: training.TrainConfig, in_dim: int,
       fit = training.fit_gd(spec, params, xt, yt, lr_value, config, in_dim)
       outputs = spec.flax_model(out_dim, dtype).apply(fit.params, xs, in_dim)
       return outputs, fit.steps, fit.loss, fit.status, fit.params
-    delta, residual = training.fit_linearized(
+    fit = training.fit_linearized(
         spec, params, xt, yt, in_dim, dtype, solver=config.solver,
         preconditioner=precond, cg_tol=config.cg_tol)
-    outputs = training.linearized_outputs(spec, params, delta, xs, out_dim,
-                                          dtype, in_dim)
-    moved = jax.tree.map(jnp.add, params, delta)
-    loss = training.training_loss(yt - residual, yt, config.loss)
-    return (outputs, jnp.zeros((), jnp.int32), loss,
-            jnp.asarray(training.CONVERGED, jnp.int32), moved)
+    outputs = training.linearized_outputs(spec, params, fit.delta, xs,
+                                          out_dim, dtype, in_dim)
+    moved = jax.tree.map(jnp.add, params, fit.delta)
+    loss = training.training_loss(yt - fit.residual, yt, config.loss)
+    return outputs, jnp.zeros((), jnp.int32), loss, fit.status, moved
 
   # jaxlib's batched LAPACK kernels (Cholesky here) wait on the intra-op
   # thread pool from inside it; with one CPU device per core every pool thread
@@ -361,9 +382,16 @@ def _validate(task, x_test, n_members, member_ids, config):
     raise ValueError(f"task must hold x (n, d) and y (n, out) with the same n,"
                      f" got {x_train.shape} and {y_train.shape}")
   x_test = np.asarray(x_test)
-  if x_test.ndim != 2 or x_test.shape[1] != x_train.shape[1]:
-    raise ValueError(f"x_test must be (n_test, {x_train.shape[1]}), got "
+  if x_test.ndim != 2 or x_test.shape[1] != x_train.shape[1] or (
+      x_test.shape[0] == 0):
+    raise ValueError(f"x_test must be (n_test >= 1, {x_train.shape[1]}), got "
                      f"{x_test.shape}")
+  for name, arr in (("task.x", x_train), ("task.y", y_train),
+                    ("x_test", x_test)):
+    bad = np.flatnonzero(~np.all(np.isfinite(arr), axis=1))
+    if bad.size:
+      raise ValueError(f"{name} holds non-finite values in rows "
+                       f"{bad[:5].tolist()}")
   if member_ids is None:
     if (n_members is None or isinstance(n_members, bool)
         or not isinstance(n_members, (int, np.integer)) or n_members < 1):
@@ -375,6 +403,9 @@ def _validate(task, x_test, n_members, member_ids, config):
     if ids.ndim != 1 or ids.size == 0 or ids.dtype.kind not in "iu" or (
         ids.min() < 0) or len(np.unique(ids)) != ids.size:
       raise ValueError("member_ids must be distinct integers >= 0")
+  if ids.max() > MAX_MEMBER_ID:
+    raise ValueError(f"member ids must be <= {MAX_MEMBER_ID} (they seed "
+                     f"fold_in as int32), got {int(ids.max())}")
   if config.jnp_dtype == jnp.float64 and not jax.config.jax_enable_x64:
     raise ValueError("dtype='float64' needs jax.config.update("
                      "'jax_enable_x64', True)")
@@ -422,9 +453,7 @@ def _resolve_lr(probe, key, plan: _Plan, config) -> tuple[float, float]:
   if config.trainer != "gd":
     return float("nan"), float("nan")
   lr_max = float(jnp.min(probe(key, jnp.arange(4), plan.xt, plan.yt)))
-  lr = config.lr_fraction * lr_max if config.lr == "auto" else float(
-      config.lr)
-  return lr, lr_max
+  return config.step_size(lr_max), lr_max
 
 
 def _run_chunks(run, sharded, key, lr, todo, plan: _Plan, bar=None):
@@ -540,7 +569,7 @@ def train_ensemble(spec: MLPSpec, task: Examples, key: jax.Array,
   if checkpoint_dir is not None:
     store = Checkpoint(checkpoint_dir, "ensemble",
                        _fingerprint(spec, config, key, x_train, y_train,
-                                    x_test), subdir="chunks")
+                                    x_test, plan), subdir="chunks")
     done = _load_chunks(store)
     if done is not None and return_params:
       store.close()
@@ -567,6 +596,14 @@ def train_ensemble(spec: MLPSpec, task: Examples, key: jax.Array,
         raise TrainingDivergedError(_diverged_message(
             spec, config, lr, lr_max, chunk["member_ids"][bad].tolist(),
             chunk["final_loss"][bad].tolist()))
+      failed = chunk["status"] == training.FAILED
+      if failed.any():
+        raise TrainingDivergedError(
+            f"the linearized solve ({config.solver}, {config.dtype}) gave "
+            f"non-finite outputs for member(s) "
+            f"{chunk['member_ids'][failed][:5].tolist()} ({spec!r}); try "
+            f"solver='cg' or dtype='float64'. No result was written for this "
+            f"chunk.")
       if store is not None:
         steps = store.steps()
         store.save(steps[-1] + 1 if steps else 0, chunk)

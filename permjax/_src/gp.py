@@ -31,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from permjax._src import kernels as kernels_lib
+from permjax._src import task as task_lib
 from permjax._src.models import MLPSpec
 
 KERNELS = ("ntk", "nngp")
@@ -60,7 +61,11 @@ def _check_time(t, learning_rate):
     if t_arr.ndim != 0 or not np.isfinite(t_arr) or t_arr < 0:
       raise ValueError(f"t must be None (infinite time) or a finite scalar "
                        f">= 0, got {t!r}")
-  if not (np.isfinite(learning_rate) and learning_rate > 0):
+  try:
+    value = float(learning_rate)
+  except (TypeError, ValueError):
+    value = float("nan")
+  if isinstance(learning_rate, bool) or not (np.isfinite(value) and value > 0):
     raise ValueError(f"learning_rate must be finite and > 0, "
                      f"got {learning_rate!r}")
 
@@ -75,6 +80,21 @@ def _as_f64_2d(name, x, width=None):
   if not bool(jnp.all(jnp.isfinite(arr))):
     raise ValueError(f"{name} holds non-finite values")
   return arr
+
+
+def _check_training_kernel(spec, x_train, kernel):
+  """Raises if the training kernel is singular (``t = ∞`` needs its inverse)."""
+  g_xx = getattr(kernels_lib.kernel_matrices(spec, x_train), kernel)
+  evals = np.linalg.eigvalsh(g_xx)
+  scale = max(abs(evals[-1]), np.finfo(np.float64).tiny)
+  if evals[0] <= len(g_xx) * np.finfo(np.float64).eps * scale * 10:
+    _, index = np.unique(np.asarray(x_train), axis=0, return_index=True)
+    repeated = sorted(set(range(len(x_train))) - set(index.tolist()))
+    raise ValueError(
+        f"the {kernel} training kernel is singular (smallest eigenvalue "
+        f"{evals[0]:.3g}, largest {evals[-1]:.3g}); the t = ∞ posterior needs "
+        f"its inverse. Repeated training rows: {repeated[:5] or 'none'}; "
+        f"remove duplicated or dependent training inputs, or give a finite t")
 
 
 def _transfer(g_xx, g_tx, t, learning_rate, size):
@@ -163,6 +183,8 @@ def gp_predict(spec: MLPSpec, x_train, y_train, x_test, *, t=None,
     if y_train.shape[0] != x_train.shape[0]:
       raise ValueError(f"x_train has {x_train.shape[0]} rows but y_train has "
                        f"{y_train.shape[0]}")
+    if t is None:
+      _check_training_kernel(spec, x_train, kernel)
     fn = _nt if backend == "nt" else _closed_form
     mean, cov = fn(spec, x_train, y_train, x_test, t, float(learning_rate),
                    kernel)
@@ -187,6 +209,7 @@ def posterior_mean(spec: MLPSpec, x_train, y_train, x_test, *,
     array([[-0.01464 ,  0.560632,  0.560632, -0.01464 , -0.01464 ]])
   """
   _check_choice("kernel", kernel, KERNELS)
+  _check_training_kernel(spec, x_train, kernel)
   g_xx = getattr(kernels_lib.kernel_matrices(spec, x_train), kernel)
   g_tx = getattr(kernels_lib.kernel_matrices(spec, x_test, x_train), kernel)
   return g_tx @ np.linalg.solve(g_xx, np.asarray(y_train, np.float64))
@@ -237,6 +260,7 @@ def symmetric_gp(k, n, *, spec: MLPSpec | None = None, kernel: str = "ntk",
   """
   _check_choice("kernel", kernel, KERNELS)
   spec = MLPSpec(width=1) if spec is None else spec
+  n = task_lib.check_ns(n, k)
   nngp, ntk = kernels_lib.symmetric_kernel_values(spec, k, n,
                                                   normalize=normalize)
   g = ntk if kernel == "ntk" else nngp

@@ -17,6 +17,7 @@ bitwise the same curve as an uninterrupted one.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import NamedTuple, Union
 
@@ -80,6 +81,15 @@ def unique_inputs(examples: Examples, pad_to: int | None = None) -> TestSet:
   return TestSet(ux, uy, weight)
 
 
+#: Member statuses that count as properly made: a GP draw ("exact"), a
+#: trained member that met its tolerance, or a source that reports none.
+GOOD_STATUSES = ("exact", "converged", "unreported")
+
+
+class UnconvergedMembersError(RuntimeError):
+  """Too many members of a growth did not converge (see :func:`grow`)."""
+
+
 class GrowthState(NamedTuple):
   """A partly grown ensemble: everything needed to continue it exactly.
 
@@ -87,10 +97,20 @@ class GrowthState(NamedTuple):
     sums: ``(n_unique, k)`` float64 sum of the members' outputs so far.
     members: number of members summed.
     accuracy: ``(members,)`` exact-match accuracy after each member.
+    status: ``(members,)`` each member's status (``"exact"`` for GP draws,
+      ``"converged"``, ``"max_steps"``, ... for trained ones).
+    final_loss: ``(members,)`` each member's final training loss (nan when
+      there is none).
   """
   sums: np.ndarray
   members: int
   accuracy: np.ndarray
+  status: np.ndarray = np.zeros(0, "<U16")
+  final_loss: np.ndarray = np.zeros(0)
+
+  def unconverged(self) -> int:
+    """How many members have a status outside :data:`GOOD_STATUSES`."""
+    return int(np.sum(~np.isin(self.status, GOOD_STATUSES)))
 
 
 class Curve(NamedTuple):
@@ -100,10 +120,14 @@ class Curve(NamedTuple):
     accuracy: ``(N,)`` accuracy after 1..N members.
     n_at: target accuracy -> first N with accuracy >= target (None if never).
     reached: whether the stopping accuracy was reached.
+    status: ``(N,)`` member statuses.
+    final_loss: ``(N,)`` member final training losses.
   """
   accuracy: np.ndarray
   n_at: dict
   reached: bool
+  status: np.ndarray = np.zeros(0, "<U16")
+  final_loss: np.ndarray = np.zeros(0)
 
 
 def first_reaching(accuracy: np.ndarray, target: float) -> int | None:
@@ -120,14 +144,26 @@ def decide(readout: Readout, average: np.ndarray, x: np.ndarray
   return average > readout
 
 
-def accuracies(state: GrowthState, outputs: np.ndarray, test: TestSet,
+def accuracies(state: GrowthState, members, test: TestSet,
                readout: Readout) -> tuple[GrowthState, np.ndarray]:
-  """Adds members (``(c, n_unique, out)`` outputs) one by one.
+  """Adds members one by one.
+
+  Args:
+    state: the ensemble so far.
+    members: ``(c, n_unique, out)`` raw outputs, or anything with
+      ``outputs``, ``status`` and ``final_loss`` (:class:`permjax.Members`).
+    test: the test set.
+    readout: see :func:`grow`.
 
   Returns:
     the new state and the ``(c,)`` accuracies after each added member.
   """
-  outputs = np.asarray(outputs, np.float64)
+  outputs = np.asarray(getattr(members, "outputs", members), np.float64)
+  c = len(outputs)
+  status = np.asarray(getattr(members, "status", ("unreported",) * c),
+                      "<U16")
+  final_loss = np.asarray(getattr(members, "final_loss", np.full(c, np.nan)),
+                          np.float64)
   stacked = np.concatenate([state.sums[None], outputs])
   cum = np.cumsum(stacked, axis=0)[1:]  # sequential: resumable bit for bit
   counts = state.members + np.arange(1, len(outputs) + 1)
@@ -135,13 +171,31 @@ def accuracies(state: GrowthState, outputs: np.ndarray, test: TestSet,
   exact = np.all(decide(readout, average, test.x) == (test.y[None] > 0.5),
                  axis=2)
   acc = exact.astype(np.float64) @ test.weight / test.weight.sum()
-  new = GrowthState(cum[-1], state.members + len(outputs),
-                    np.concatenate([state.accuracy, acc]))
+  new = GrowthState(cum[-1], state.members + c,
+                    np.concatenate([state.accuracy, acc]),
+                    np.concatenate([state.status, status]),
+                    np.concatenate([state.final_loss, final_loss]))
   return new, acc
 
 
 def empty_state(test: TestSet) -> GrowthState:
   return GrowthState(np.zeros(test.y.shape), 0, np.zeros(0))
+
+
+def _check_unconverged(state: GrowthState, limit: float | None) -> None:
+  bad = state.unconverged()
+  if limit is None or bad <= limit * state.members:
+    return
+  kinds, counts = np.unique(state.status[~np.isin(state.status,
+                                                  GOOD_STATUSES)],
+                            return_counts=True)
+  worst = np.nanmax(state.final_loss) if np.any(
+      np.isfinite(state.final_loss)) else float("nan")
+  raise UnconvergedMembersError(
+      f"{bad} of {state.members} members did not converge "
+      f"({dict(zip(kinds.tolist(), counts.tolist()))}; largest final loss "
+      f"{worst:.3g}), above the accepted fraction {limit:g}. Train them "
+      f"longer or with a stable step (lr='auto'), or accept them explicitly")
 
 
 def grow(source: Source, test: TestSet, *, stop_accuracy: float,
@@ -150,7 +204,8 @@ def grow(source: Source, test: TestSet, *, stop_accuracy: float,
          state: GrowthState | None = None,
          on_chunk: Callable[[GrowthState], None] | None = None,
          on_progress: Callable[[int, float], None] | None = None,
-         targets=ACCURACY_TARGETS) -> Curve:
+         targets=ACCURACY_TARGETS,
+         max_unconverged: float | None = None) -> Curve:
   """Grows an ensemble until ``stop_accuracy`` or ``max_members``.
 
   Args:
@@ -164,10 +219,18 @@ def grow(source: Source, test: TestSet, *, stop_accuracy: float,
     state: resume from here.
     on_chunk: called with the state after every chunk (checkpointing).
     on_progress: called with (members, accuracy) after every chunk.
-    targets: accuracies whose first N to report.
+    targets: accuracies whose first N to report (``stop_accuracy`` is
+      always added).
+    max_unconverged: largest accepted fraction of members whose status is
+      outside :data:`GOOD_STATUSES`; checked after every chunk (after
+      ``on_chunk``, so the state is saved). None accepts any.
 
   Returns:
     :class:`Curve`, truncated at the stopping N.
+
+  Raises:
+    UnconvergedMembersError: more members than ``max_unconverged`` allows
+      did not converge.
 
   Example:
     >>> test = TestSet(np.eye(2), np.eye(2), np.ones(2))
@@ -194,9 +257,13 @@ def grow(source: Source, test: TestSet, *, stop_accuracy: float,
       on_chunk(state)
     if on_progress is not None:
       on_progress(state.members, float(acc[-1]))
-  accuracy = state.accuracy if stop is None else state.accuracy[:stop]
+    _check_unconverged(state, max_unconverged)
+  end = state.members if stop is None else stop
+  accuracy = state.accuracy[:end]
+  targets = sorted(set(targets) | {stop_accuracy})
   n_at = {t: first_reaching(accuracy, t) for t in targets}
-  return Curve(accuracy, n_at, stop is not None)
+  return Curve(accuracy, n_at, stop is not None, state.status[:end],
+               state.final_loss[:end])
 
 
 class GrowthCheckpoint:
@@ -210,9 +277,11 @@ class GrowthCheckpoint:
     >>> import tempfile
     >>> folder = tempfile.mkdtemp()
     >>> ckpt = GrowthCheckpoint(folder, {"k": 5})
-    >>> ckpt.save(GrowthState(np.zeros((2, 5)), 3, np.array([.1, .2, .3])))
-    >>> ckpt.load().members
-    3
+    >>> ckpt.save(GrowthState(np.zeros((2, 5)), 2, np.array([.1, .2]),
+    ...                       np.array(["exact", "exact"]), np.zeros(2)))
+    >>> state = ckpt.load()
+    >>> state.members, state.status.tolist()
+    (2, ['exact', 'exact'])
     >>> ckpt.close()
   """
 
@@ -225,14 +294,25 @@ class GrowthCheckpoint:
     if not steps:
       return None
     data = self.store.restore(steps[-1])
+    status = json.loads(bytes(np.asarray(data["status"], np.uint8)).decode())
     return GrowthState(np.asarray(data["sums"], np.float64),
                        int(data["members"]),
-                       np.asarray(data["accuracy"], np.float64))
+                       np.asarray(data["accuracy"], np.float64),
+                       np.asarray(status, "<U16"),
+                       np.asarray(data["final_loss"], np.float64))
 
   def save(self, state: GrowthState) -> None:
-    self.store.save(state.members, {"sums": state.sums,
-                                    "members": np.int64(state.members),
-                                    "accuracy": state.accuracy})
+    if len(state.status) != state.members or len(
+        state.final_loss) != state.members or state.members < 1:
+      raise ValueError(f"a growth state to save needs members >= 1 with one "
+                       f"status and final loss each, got members="
+                       f"{state.members}, {len(state.status)} statuses, "
+                       f"{len(state.final_loss)} losses")
+    status = json.dumps(np.asarray(state.status).tolist()).encode()
+    self.store.save(state.members, {
+        "sums": state.sums, "members": np.int64(state.members),
+        "accuracy": state.accuracy, "final_loss": state.final_loss,
+        "status": np.frombuffer(status, np.uint8)})
 
   def close(self) -> None:
     self.store.close()

@@ -217,6 +217,11 @@ def symmetric_sampler(k: int, layers: Sequence[int],
   mix = {}
   for j, (lj, m) in blocks.items():
     evals, evecs = np.linalg.eigh(m)
+    floor = -1e-9 * max(float(np.abs(evals).max()), 1e-300)
+    if evals.min() < floor:
+      raise ValueError(f"cov_fn is not a covariance: its isotypic block "
+                       f"j={j} has eigenvalue {evals.min():.3g} (largest "
+                       f"{evals.max():.3g}); a Gaussian needs it >= 0")
     root = (evecs * np.sqrt(np.maximum(evals, 0.0))) @ evecs.T
     norms = np.array([lift_norm(k, j, b) for b in lj])
     mix[j] = (lj, root / norms[:, None])

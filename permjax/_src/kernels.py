@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from permjax._src import task as task_lib
 from permjax._src.models import MLPSpec
 
 
@@ -149,6 +150,11 @@ def kernel_matrices(spec: MLPSpec, x1, x2=None) -> KernelPair:
     if x1.ndim != 2 or x2.ndim != 2 or x1.shape[1] != x2.shape[1]:
       raise ValueError(f"inputs must be (n1, d) and (n2, d), got {x1.shape} "
                        f"and {x2.shape}")
+    for name, x in (("x1", x1), ("x2", x2)):
+      bad = np.flatnonzero(~np.all(np.isfinite(np.asarray(x)), axis=1))
+      if bad.size:
+        raise ValueError(f"{name} holds non-finite values in rows "
+                         f"{bad[:5].tolist()}")
     pair = kernel_matrices_jnp(spec, x1, x2)
     return KernelPair(np.asarray(pair.nngp), np.asarray(pair.ntk))
 
@@ -201,6 +207,7 @@ def symmetric_kernel_values(spec: MLPSpec, k, n, *, normalize: bool = True
     >>> round(float(ntk.diag), 6), round(float(ntk.off), 7)
     (0.25, 0.0397887)
   """
+  n = task_lib.check_ns(n, k)
   k, n = np.broadcast_arrays(np.asarray(k, np.float64),
                              np.asarray(n, np.float64))
   one, zero = np.ones_like(k), np.zeros_like(k)

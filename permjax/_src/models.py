@@ -70,6 +70,9 @@ def sparse_rows(x, dtype=jnp.float32) -> SparseRows:
     ([[1, 0], [0, 2]], [[2.0, 0.0], [1.0, 3.0]])
   """
   x = np.asarray(x)
+  if x.ndim != 2 or x.shape[0] == 0:
+    raise ValueError(f"sparse_rows needs a (batch >= 1, d) array, got shape "
+                     f"{x.shape}")
   nonzero = x != 0
   width = max(1, int(nonzero.sum(axis=1).max()))
   order = np.argsort(~nonzero, axis=1, kind="stable")[:, :width]
@@ -232,6 +235,17 @@ class MLPSpec:
   parameterization: str = "ntk"
 
   def __post_init__(self):
+    # numpy scalars (np.arange sweeps) are accepted and stored as Python
+    # numbers, so specs stay hashable and compare equal to hand-written ones.
+    for name in ("width", "depth"):
+      value = getattr(self, name)
+      if isinstance(value, np.integer):
+        object.__setattr__(self, name, int(value))
+    for name in ("W_std", "b_std"):
+      value = getattr(self, name)
+      if isinstance(value, (np.integer, np.floating)) and not isinstance(
+          value, np.bool_):
+        object.__setattr__(self, name, float(value))
     if (isinstance(self.width, bool) or not isinstance(self.width, int)
         or self.width < 1):
       raise ValueError(f"width must be an integer >= 1, got {self.width!r}")
@@ -245,12 +259,13 @@ class MLPSpec:
     if self.parameterization not in PARAMETERIZATIONS:
       raise ValueError(f"parameterization must be one of {PARAMETERIZATIONS},"
                        f" got {self.parameterization!r}")
-    if not (isinstance(self.W_std, (int, float)) and self.W_std > 0
-            and math.isfinite(self.W_std)):
+    if isinstance(self.W_std, bool) or not (
+        isinstance(self.W_std, (int, float)) and self.W_std > 0
+        and math.isfinite(self.W_std)):
       raise ValueError(f"W_std must be a finite number > 0, got {self.W_std!r}")
-    if self.b_std is not None and not (
+    if self.b_std is not None and (isinstance(self.b_std, bool) or not (
         isinstance(self.b_std, (int, float)) and self.b_std >= 0
-        and math.isfinite(self.b_std)):
+        and math.isfinite(self.b_std))):
       raise ValueError(f"b_std must be None (no bias) or a finite number >= 0,"
                        f" got {self.b_std!r}")
 
@@ -260,6 +275,44 @@ class MLPSpec:
 
   def to_dict(self) -> dict:
     return dataclasses.asdict(self)
+
+  def check_params(self, params, in_dim: int | None = None,
+                   out_dim: int | None = None) -> None:
+    """Raises unless ``params`` has this spec's layers, shapes and biases.
+
+    Catches parameters of another spec (another width, depth, bias or
+    input/output size). Two specs that differ only in parameterization or in
+    ``W_std``/``b_std`` values have the same parameter shapes and cannot be
+    told apart from the parameters.
+
+    Example:
+      >>> import jax
+      >>> p = MLPSpec(width=8).init_params(jax.random.key(0), 3, 3)
+      >>> MLPSpec(width=16).check_params(p)
+      Traceback (most recent call last):
+      ...
+      ValueError: parameters do not belong to MLPSpec(width=16, depth=1, activation='relu', W_std=1.0, b_std=None, parameterization='ntk'): hidden_0/kernel has shape (3, 8), the spec needs (3, 16)
+    """
+    layers = params.get("params", params) if isinstance(params, dict) else None
+    names = [f"hidden_{i}" for i in range(self.depth)] + ["readout"]
+    where = f"parameters do not belong to {self!r}"
+    if not isinstance(layers, dict) or sorted(layers) != sorted(names):
+      found = sorted(layers) if isinstance(layers, dict) else type(params)
+      raise ValueError(f"{where}: layers {found}, the spec has {names}")
+    in_dim = layers["hidden_0"]["kernel"].shape[0] if in_dim is None else in_dim
+    out_dim = (layers["readout"]["kernel"].shape[1] if out_dim is None
+               else out_dim)
+    widths = [in_dim] + [self.width] * self.depth + [out_dim]
+    for name, fan_in, fan_out in zip(names, widths[:-1], widths[1:]):
+      layer = layers[name]
+      shape = tuple(layer["kernel"].shape)
+      if shape != (fan_in, fan_out):
+        raise ValueError(f"{where}: {name}/kernel has shape {shape}, the spec "
+                         f"needs {(fan_in, fan_out)}")
+      if ("bias" in layer) != (self.b_std is not None):
+        has = "has a bias" if "bias" in layer else "has no bias"
+        raise ValueError(f"{where}: {name} {has}, the spec has b_std="
+                         f"{self.b_std}")
 
   def init_params(self, key: jax.Array, in_dim: int, out_dim: int,
                   param_dtype: Any = jnp.float32) -> dict:

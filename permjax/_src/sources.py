@@ -33,18 +33,33 @@ from permjax._src.models import MLPSpec
 from permjax._src.task import Examples
 
 
+class Members(NamedTuple):
+  """Some members of an ensemble, as a source returns them.
+
+  Attributes:
+    outputs: ``(c, n_test, out)`` raw outputs, float64.
+    status: ``(c,)`` statuses: ``"exact"`` (a GP draw), ``"converged"``,
+      ``"max_steps"``, ``"failed"`` (trained members).
+    final_loss: ``(c,)`` final training losses (nan for GP draws).
+  """
+  outputs: np.ndarray
+  status: np.ndarray
+  final_loss: np.ndarray
+
+
 class MemberSource(NamedTuple):
   """Member ids to raw outputs, plus a description of where they come from.
 
   Attributes:
-    draw: ``ids -> (len(ids), n_test, out)`` float64 outputs.
+    draw: ``ids -> Members`` (outputs ``(len(ids), n_test, out)``, float64,
+      with each member's status and final loss).
     info: JSON-able description (``source``, and ``kernel``/``sampler`` or
       ``width``/``trainer``), recorded with every result.
   """
   draw: Callable[[np.ndarray], np.ndarray]
   info: dict
 
-  def __call__(self, ids) -> np.ndarray:
+  def __call__(self, ids) -> Members:
     return self.draw(ids)
 
 
@@ -93,7 +108,7 @@ def gp_member_source(spec: MLPSpec, kernel: str, train: Examples,
     >>> tr = permjax.training_set([1, 2, 0])
     >>> src = gp_member_source(MLPSpec(width=1), "ntk", tr,
     ...                        permjax.all_inputs([1, 2, 0]).x, jax.random.key(0))
-    >>> src(np.arange(4)).shape, src.info["sampler"]
+    >>> src(np.arange(4)).outputs.shape, src.info["sampler"]
     ((4, 7, 3), 'dense')
   """
   if sampler not in GP_SAMPLERS:
@@ -125,7 +140,8 @@ def gp_member_source(spec: MLPSpec, kernel: str, train: Examples,
     with jax.enable_x64(True):
       out = draws(key, jnp.asarray(padded, jnp.int64),
                   *[jnp.asarray(a) for a in args])
-      return np.asarray(out, np.float64)[:len(ids)]
+    return Members(np.asarray(out, np.float64)[:len(ids)],
+                   np.full(len(ids), "exact"), np.full(len(ids), np.nan))
   return MemberSource(draw, {"source": "gp", "kernel": kernel,
                              "sampler": sampler, "dtype": "float64"})
 
@@ -234,14 +250,16 @@ def network_member_source(spec: MLPSpec, train: Examples, x_test: np.ndarray,
     ...     MLPSpec(width=64), permjax.training_set(perm),
     ...     permjax.all_inputs(perm).x, jax.random.key(0),
     ...     permjax.TrainConfig(trainer="linearized"))
-    >>> src(np.arange(3)).shape, src.info["trainer"]
-    ((3, 7, 3), 'linearized/cholesky')
+    >>> members = src(np.arange(3))
+    >>> members.outputs.shape, members.status.tolist(), src.info["trainer"]
+    ((3, 7, 3), ['converged', 'converged', 'converged'], 'linearized/cholesky')
   """
   def draw(ids):
     res = ensembles.train_ensemble(spec, train, key, member_ids=ids,
                                    x_test=x_test, config=config,
                                    **engine_kwargs)
-    return res.outputs.astype(np.float64)
+    return Members(res.outputs.astype(np.float64), res.status,
+                   res.final_loss.astype(np.float64))
   trainer = config.trainer + (f"/{config.solver}"
                               if config.trainer == "linearized" else "")
   return MemberSource(draw, {"source": spec.parameterization,

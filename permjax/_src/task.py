@@ -59,6 +59,46 @@ def check_n(n, k: int) -> int:
   return int(n)
 
 
+def check_ks(k) -> np.ndarray:
+  """``k`` (an integer or array of integers, integer-valued floats allowed)
+  as an int64 array, or raises naming the bad values (``k >= 2``)."""
+  arr = np.asarray(k)
+  if arr.dtype.kind == "b" or arr.dtype.kind not in "iuf":
+    raise TypeError(f"k must be an integer or an array of integers, "
+                    f"got {k!r}")
+  if arr.dtype.kind == "f":
+    if not np.all(np.isfinite(arr) & (arr == np.round(arr))):
+      raise TypeError(f"k must be an integer or an array of integers, "
+                      f"got {k!r}")
+  arr = arr.astype(np.int64)
+  if arr.size == 0:
+    raise ValueError("k is empty")
+  if arr.min() < 2:
+    bad = np.unique(arr[arr < 2])[:5].tolist()
+    raise ValueError(f"k must be >= 2 (a permutation of at least 2 items), "
+                     f"got k={bad}")
+  return arr
+
+
+def check_ns(n, k) -> np.ndarray:
+  """``n`` as an int64 array broadcast with ``k``, or raises unless every
+  ``n`` is an integer in ``1..k`` (integer-valued floats allowed)."""
+  k = check_ks(k)
+  arr = np.asarray(n)
+  if arr.dtype.kind == "b" or arr.dtype.kind not in "iuf" or (
+      arr.dtype.kind == "f"
+      and not np.all(np.isfinite(arr) & (arr == np.round(arr)))):
+    raise TypeError(f"n (number of ones) must be an integer or an array of "
+                    f"integers, got {n!r}")
+  arr, k = np.broadcast_arrays(arr.astype(np.int64), k)
+  bad = (arr < 1) | (arr > k)
+  if bad.any():
+    pairs = sorted({(int(a), int(b)) for a, b in zip(arr[bad], k[bad])})[:5]
+    raise ValueError(f"n (number of ones) must be in 1..k; got (n, k) = "
+                     f"{pairs}")
+  return arr
+
+
 def validate_permutation(perm) -> np.ndarray:
   """Checks that ``perm`` holds each of ``0..k-1`` exactly once.
 

@@ -33,17 +33,19 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from permjax._src.kernels import mlp_ntk
+from permjax._src.tangents import mlp_ntk
 from permjax._src.models import MLPSpec
 
 TRAINERS = ("gd", "linearized")
 LOSSES = {"mean": 1.0, "half_mean": 0.5}
 DTYPES = ("float32", "float64")
 SOLVERS = ("cholesky", "cg")
-#: Status codes of a fit.
-RUNNING, CONVERGED, MAX_STEPS, DIVERGED = 0, 1, 2, 3
+#: Status codes of a fit. ``MAX_STEPS``: GD's step budget or CG's iteration
+#: budget ran out before the tolerance; ``FAILED``: the linearized solve gave
+#: non-finite numbers (e.g. a Cholesky factorisation failed).
+RUNNING, CONVERGED, MAX_STEPS, DIVERGED, FAILED = 0, 1, 2, 3, 4
 STATUS_NAMES = {CONVERGED: "converged", MAX_STEPS: "max_steps",
-                DIVERGED: "diverged", RUNNING: "running"}
+                DIVERGED: "diverged", RUNNING: "running", FAILED: "failed"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,6 +58,9 @@ class TrainConfig:
     loss: ``"mean"`` (paper) or ``"half_mean"`` (neural-tangents).
     lr: a step size, or ``"auto"``: ``lr_fraction`` × the largest stable step.
     lr_fraction: fraction of the largest stable step used by ``"auto"``.
+    max_lr_fraction: if set, a numeric ``lr`` is capped at this fraction of
+      the largest stable step (e.g. the paper's 1e-3, which is unstable for
+      standard-parameterization nets of width 50 000 at k = 2, 3).
     max_steps: step budget.
     tol: stop once the training loss is below this (0 disables).
     check_every: steps between loss checks (stopping and divergence).
@@ -75,6 +80,7 @@ class TrainConfig:
   loss: str = "mean"
   lr: float | str = "auto"
   lr_fraction: float = 0.5
+  max_lr_fraction: float | None = None
   max_steps: int = 10_000
   tol: float = 1e-9
   check_every: int = 25
@@ -100,6 +106,9 @@ class TrainConfig:
     if not 0 < self.lr_fraction <= 1:
       raise ValueError(f"lr_fraction must be in (0, 1], got "
                        f"{self.lr_fraction!r}")
+    if self.max_lr_fraction is not None and not 0 < self.max_lr_fraction < 1:
+      raise ValueError(f"max_lr_fraction must be None or in (0, 1), got "
+                       f"{self.max_lr_fraction!r}")
     for name in ("max_steps", "check_every"):
       value = getattr(self, name)
       if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -119,6 +128,21 @@ class TrainConfig:
 
   def replace(self, **changes) -> "TrainConfig":
     return dataclasses.replace(self, **changes)
+
+  def step_size(self, lr_max: float) -> float:
+    """The GD step used, given the largest stable step ``lr_max``.
+
+    Example:
+      >>> TrainConfig(lr="auto").step_size(8.0)
+      4.0
+      >>> round(TrainConfig(lr=1e-3, max_lr_fraction=0.9).step_size(2.4e-4), 9)
+      0.000216
+    """
+    if self.lr == "auto":
+      return self.lr_fraction * lr_max
+    if self.max_lr_fraction is not None:
+      return min(float(self.lr), self.max_lr_fraction * lr_max)
+    return float(self.lr)
 
   @property
   def jnp_dtype(self):
@@ -140,6 +164,11 @@ class FitResult(NamedTuple):
   status: jax.Array
 
 
+def _check_loss(loss: str) -> None:
+  if loss not in LOSSES:
+    raise ValueError(f"loss must be one of {tuple(LOSSES)}, got {loss!r}")
+
+
 def training_loss(pred: jax.Array, target: jax.Array, loss: str) -> jax.Array:
   """``LOSSES[loss] * mean((pred - target)**2)``.
 
@@ -147,6 +176,7 @@ def training_loss(pred: jax.Array, target: jax.Array, loss: str) -> jax.Array:
     >>> float(training_loss(jnp.ones((2, 2)), jnp.zeros((2, 2)), "half_mean"))
     0.5
   """
+  _check_loss(loss)
   return LOSSES[loss] * jnp.mean((pred - target) ** 2)
 
 
@@ -181,6 +211,7 @@ def max_stable_lr(spec: MLPSpec, params, x_train, y_train, loss: str,
     >>> bool(80 < lr < 95)   # 32 / λ_max with λ_max ≈ (a + 4b)/4 ≈ 0.37
     True
   """
+  _check_loss(loss)
   theta = training_ntk_matrix(spec, params, x_train, in_dim)
   lam = jnp.linalg.eigvalsh(theta)[-1]
   c = LOSSES[loss] / y_train.size
@@ -212,6 +243,7 @@ def fit_gd(spec: MLPSpec, params, x_train, y_train, lr, config: TrainConfig,
     >>> STATUS_NAMES[int(fit.status)], bool(fit.loss < 1e-10)
     ('converged', True)
   """
+  spec.check_params(params, in_dim, y_train.shape[-1])
   dtype = config.jnp_dtype
   model = _model(spec, y_train, dtype)
   y_train = jnp.asarray(y_train, dtype)
@@ -241,10 +273,12 @@ def fit_gd(spec: MLPSpec, params, x_train, y_train, lr, config: TrainConfig,
     diverged = (~jnp.isfinite(loss) | ~jnp.isfinite(peak)
                 | (jnp.maximum(loss, peak)
                    > config.divergence_factor * reference))
+    # int32 whatever jax_enable_x64 says: the while-loop carry is int32.
     return jnp.where(
         diverged, DIVERGED,
         jnp.where(loss < config.tol, CONVERGED,
-                  jnp.where(steps >= config.max_steps, MAX_STEPS, RUNNING)))
+                  jnp.where(steps >= config.max_steps, MAX_STEPS, RUNNING))
+    ).astype(jnp.int32)
 
   loss0 = loss_of(params)
   # Static block lengths (a traced trip count would turn every step into a
@@ -275,6 +309,34 @@ def fit_gd(spec: MLPSpec, params, x_train, y_train, lr, config: TrainConfig,
   return FitResult(p, loss, steps, status)
 
 
+class LinearizedFit(NamedTuple):
+  """One member of the linearized trainer.
+
+  Attributes:
+    delta: the parameter displacement (a params pytree).
+    residual: the linearized training residual ``Y - f_lin(X)``.
+    status: ``CONVERGED`` (finite, relative residual within tolerance),
+      ``MAX_STEPS`` (CG stopped above its tolerance) or ``FAILED``
+      (non-finite solve, e.g. a failed Cholesky factorisation).
+  """
+  delta: Any
+  residual: jax.Array
+  status: jax.Array
+
+
+def linearized_tolerance(solver: str, cg_tol: float, dtype) -> float:
+  """Largest relative residual ``‖Y - f_lin(X)‖ / ‖Y - f0(X)‖`` that counts
+  as converged: ``2·cg_tol`` for CG (its own stopping rule, with slack for
+  recomputing the residual), at least ``1000·eps`` of the dtype.
+
+  Example:
+    >>> linearized_tolerance("cg", 1e-5, jnp.float32)
+    0.000119...
+  """
+  floor = 1e3 * float(jnp.finfo(dtype).eps)
+  return max(2.0 * cg_tol, floor) if solver == "cg" else floor
+
+
 def fit_linearized(spec: MLPSpec, params, x_train, y_train, in_dim: int,
                    dtype=jnp.float32, *, solver: str = "cholesky",
                    preconditioner=None, cg_tol: float = 1e-6,
@@ -296,17 +358,20 @@ def fit_linearized(spec: MLPSpec, params, x_train, y_train, in_dim: int,
   of forming and factorising Θ̂.
 
   Returns:
-    ``(delta, residual)``: the parameter displacement (a params pytree) and
-    the linearized training residual ``Y - f_lin(X)`` (≈ 0).
+    :class:`LinearizedFit`: the parameter displacement, the linearized
+    training residual ``Y - f_lin(X)`` (≈ 0) and the status. JAX's CG
+    reports no convergence flag, so the status is read off the residual
+    (:func:`linearized_tolerance`).
 
   Example:
     >>> import jax
     >>> spec = MLPSpec(width=256)
     >>> p = spec.init_params(jax.random.key(0), 3, 3)
-    >>> delta, residual = fit_linearized(spec, p, None, jnp.eye(3)[::-1], 3)
-    >>> bool(jnp.abs(residual).max() < 1e-4)
-    True
+    >>> fit = fit_linearized(spec, p, None, jnp.eye(3)[::-1], 3)
+    >>> bool(jnp.abs(fit.residual).max() < 1e-4), STATUS_NAMES[int(fit.status)]
+    (True, 'converged')
   """
+  spec.check_params(params, in_dim, y_train.shape[-1])
   model = _model(spec, y_train, dtype)
   y_train = jnp.asarray(y_train, dtype)
 
@@ -332,7 +397,15 @@ def fit_linearized(spec: MLPSpec, params, x_train, y_train, in_dim: int,
     raise ValueError(f"solver must be 'cholesky' or 'cg', got {solver!r}")
   (delta,) = vjp(w)
   _, moved = jax.jvp(f_train, (params,), (delta,))
-  return delta, y_train - f0 - moved
+  residual = y_train - f0 - moved
+  rel = jnp.linalg.norm(residual) / jnp.maximum(jnp.linalg.norm(rhs),
+                                                jnp.finfo(dtype).tiny)
+  finite = jnp.all(jnp.isfinite(residual)) & jnp.isfinite(rel)
+  status = jnp.where(
+      ~finite, FAILED,
+      jnp.where(rel <= linearized_tolerance(solver, cg_tol, dtype), CONVERGED,
+                MAX_STEPS)).astype(jnp.int32)
+  return LinearizedFit(delta, residual, status)
 
 
 def linearized_outputs(spec: MLPSpec, params, delta, x, out_dim: int,
@@ -346,11 +419,12 @@ def linearized_outputs(spec: MLPSpec, params, delta, x, out_dim: int,
     >>> import jax
     >>> spec = MLPSpec(width=256)
     >>> p = spec.init_params(jax.random.key(0), 3, 3)
-    >>> delta, _ = fit_linearized(spec, p, None, jnp.eye(3)[::-1], 3)
+    >>> delta = fit_linearized(spec, p, None, jnp.eye(3)[::-1], 3).delta
     >>> out = linearized_outputs(spec, p, delta, jnp.eye(3), 3)
     >>> bool(jnp.allclose(out, jnp.eye(3)[::-1], atol=1e-4))
     True
   """
+  spec.check_params(params, in_dim, out_dim)
   model = spec.flax_model(out_dim, dtype)
   f0, moved = jax.jvp(lambda p: model.apply(p, x, in_dim), (params,),
                       (delta,))

@@ -202,8 +202,12 @@ def from_record(cls, record: dict):
 
 
 def parse(argv: Sequence[str] | None, cls, presets, description: str,
-          default_preset: str = "default"):
+          default_preset: str = "default",
+          extra_flags: dict[str, str] | None = None):
   """Parses ``--config NAME``, ``--workdir`` and field overrides.
+
+  ``extra_flags`` maps more boolean run options (not part of the config,
+  so not part of the work folder's identity) to their help text.
 
   Returns:
     ``(config, args)``.
@@ -215,6 +219,8 @@ def parse(argv: Sequence[str] | None, cls, presets, description: str,
                       help="output folder (default: runs/<experiment>/<preset>)")
   parser.add_argument("--overwrite", action="store_true",
                       help="allow replacing results made with another config")
+  for flag, text in (extra_flags or {}).items():
+    parser.add_argument(flag, action="store_true", help=text)
   add_config_flags(parser, cls)
   args = parser.parse_args(argv)
   try:

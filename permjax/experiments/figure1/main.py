@@ -21,6 +21,7 @@ from permjax.experiments.figure1 import configs
 from permjax.experiments.figure1 import report
 from permjax.experiments.figure1.run import ExperimentError
 from permjax.experiments.figure1.run import load_results
+from permjax.experiments.figure1.run import MAX_UNCONVERGED
 from permjax.experiments.figure1.run import run
 
 
@@ -44,13 +45,17 @@ def main(argv: Sequence[str] | None = None) -> int:
   argv = list(sys.argv[1:] if argv is None else argv)
   if argv and argv[0] == "scaling":
     return _scaling(argv[1:])
-  config, args = config_lib.parse(argv, configs.Config, configs.PRESETS,
-                                  __doc__.split("\n")[0])
+  config, args = config_lib.parse(
+      argv, configs.Config, configs.PRESETS, __doc__.split("\n")[0],
+      extra_flags={"--accept_unconverged": (
+          "record growths whose members did not all converge (more than "
+          f"{MAX_UNCONVERGED:g} of them are refused by default)")})
   cpu.use_all_cpu_cores()
   workdir = args.workdir or os.path.join("runs", "ntk_permutation", config.name)
   start = time.perf_counter()
   try:
-    paths = run(config, workdir, overwrite=args.overwrite)
+    paths = run(config, workdir, overwrite=args.overwrite,
+                accept_unconverged=args.accept_unconverged)
   except (ValueError, ExperimentError) as err:
     print(f"error: {err}", file=sys.stderr)
     return 2

@@ -14,7 +14,6 @@ import os
 import numpy as np
 
 import permjax
-from permjax._src import growth
 from permjax.experiments import records as records_lib
 from permjax.experiments.figure1.configs import Config
 from permjax.experiments.figure1.configs import REGIMES
@@ -79,7 +78,7 @@ def summarize(records: list[dict], config: Config) -> list[dict]:
       row = {"regime": regime, "k": k, "seeds": len(sel),
              "trainer": sel[0]["trainer"], "width": sel[0]["width"],
              "test_set": sel[0]["test_set"]}
-      for t in growth.ACCURACY_TARGETS:
+      for t in config.accuracy_targets():
         vals = [r["n_at"].get(str(t)) for r in sel]
         got = [v for v in vals if v is not None]
         tag = f"N{100 * t:g}"
@@ -88,8 +87,9 @@ def summarize(records: list[dict], config: Config) -> list[dict]:
         row[f"{tag}_min"] = min(got) if got else ""
         row[f"{tag}_max"] = max(got) if got else ""
         row[f"{tag}_seeds_reached"] = len(got)
-      row["analytic_ntk_N90"] = analytic.get("ntk", {}).get(k, "")
-      row["analytic_nngp_N90"] = analytic.get("nngp", {}).get(k, "")
+      tag = f"N{100 * (1 - config.delta):g}"
+      row[f"analytic_ntk_{tag}"] = analytic.get("ntk", {}).get(k, "")
+      row[f"analytic_nngp_{tag}"] = analytic.get("nngp", {}).get(k, "")
       row["paper_N90"] = paper.get(k, "")
       rows.append(row)
   return rows
@@ -144,7 +144,7 @@ def scaling(workdir: str, k_min: int = 5) -> list[dict]:
     c2, r2_2 = _fit(ks, ns, "k2")
     analytic_regime = "ntk" if regime != "standard" else "nngp"
     scope = "all" if test_set == "all" else "input"
-    target = 0.9 if test_set != "all" else 1 - cfg["delta"]
+    target = 1 - cfg["delta"]
     ana = permjax.ensemble_size(ks, n=None if scope == "all" else cfg["nnz"],
                                 target=target, kernel=analytic_regime,
                                 scope=scope)

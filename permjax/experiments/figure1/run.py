@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 
 import jax
+import numpy as np
 
 import permjax
 from permjax.experiments import config as config_lib
+from permjax.experiments import provenance
 from permjax.experiments import records as records_lib
 from permjax.experiments import workdir as workdir_lib
 from permjax.experiments.figure1 import plots
@@ -68,12 +71,36 @@ def member_source(config: Config, regime: str, k: int, seed: int,
     except ValueError as err:
       raise ExperimentError(f"(regime=gp, k={k}, seed={seed}): {err}") from None
   return permjax.network_member_source(config.spec(regime), train, test.x,
-                                       member_key, config.train)
+                                       member_key, config.train_config(regime))
+
+
+#: Default largest fraction of members that may end unconverged
+#: (``max_steps``, ``failed``) before a growth is refused.
+MAX_UNCONVERGED = 0.01
+
+
+def _member_fields(curve: permjax.Curve) -> dict:
+  """Per-member status counts and final losses (3 significant digits)."""
+  kinds, counts = np.unique(curve.status, return_counts=True)
+  losses = None
+  if np.any(np.isfinite(curve.final_loss)):
+    losses = [float(f"{v:.3g}") for v in curve.final_loss.tolist()]
+  return {"member_status": dict(zip(kinds.tolist(), counts.tolist())),
+          "unconverged": int(np.sum(~np.isin(curve.status,
+                                             permjax.GOOD_STATUSES))),
+          "member_final_loss": losses}
 
 
 def run_one(config: Config, regime: str, k: int, seed: int,
-            checkpoint_dir: str | None = None, on_progress=None) -> dict:
-  """One (regime, k, seed): grow the ensemble and return its record."""
+            checkpoint_dir: str | None = None, on_progress=None, *,
+            accept_unconverged: bool = False) -> dict:
+  """One (regime, k, seed): grow the ensemble and return its record.
+
+  Raises:
+    ExperimentError: the members diverged, or more than
+      :data:`MAX_UNCONVERGED` of them did not converge (unless
+      ``accept_unconverged``); the partly grown ensemble stays checkpointed.
+  """
   perm_key, _, _ = _keys(k, seed, regime)
   perm = permjax.random_permutation(perm_key, k)
   train = permjax.training_set(perm)
@@ -84,7 +111,9 @@ def run_one(config: Config, regime: str, k: int, seed: int,
   if checkpoint_dir is not None:
     ckpt = permjax.GrowthCheckpoint(checkpoint_dir, {
         "regime": regime, "k": k, "seed": seed,
-        "config": config_lib.to_record(config)})
+        "config": config_lib.to_record(config),
+        "jax_version": jax.__version__,
+        "device_kind": jax.devices()[0].device_kind})
     state = ckpt.load()
 
   def chunk_done(members, accuracy):
@@ -96,7 +125,12 @@ def run_one(config: Config, regime: str, k: int, seed: int,
         max_members=config.max_members, chunk=config.chunk,
         readout=config.round_threshold, state=state,
         on_chunk=None if ckpt is None else ckpt.save,
-        on_progress=chunk_done)
+        on_progress=chunk_done, targets=config.accuracy_targets(),
+        max_unconverged=None if accept_unconverged else MAX_UNCONVERGED)
+  except permjax.UnconvergedMembersError as err:
+    raise ExperimentError(
+        f"(regime={regime}, k={k}, seed={seed}): {err} (pass "
+        f"--accept_unconverged to record it anyway)") from None
   except permjax.TrainingDivergedError as err:
     raise ExperimentError(f"(regime={regime}, k={k}, seed={seed}): {err}") from None
   finally:
@@ -120,10 +154,11 @@ def run_one(config: Config, regime: str, k: int, seed: int,
       "members": int(len(curve.accuracy)),
       "n_at": {str(t): n for t, n in curve.n_at.items()},
       "curve": [round(float(a), 6) for a in curve.accuracy],
+      **_member_fields(curve),
       "seconds": round(time.perf_counter() - start, 3),
-      "permjax_version": permjax.__version__,
       "jax_version": jax.__version__,
       "config_name": config.name,
+      **provenance.record_fields(),
   }
 
 
@@ -139,9 +174,23 @@ def output_paths(workdir: str) -> dict:
           "figure_right": os.path.join(workdir, "figure1_right.png")}
 
 
+def _warn_unconverged(record: dict) -> dict:
+  if record.get("unconverged"):
+    print(f"warning: (regime={record['regime']}, k={record['k']}, "
+          f"seed={record['seed']}): {record['unconverged']} of "
+          f"{record['members']} members did not converge "
+          f"({record['member_status']}); recorded as accepted",
+          file=sys.stderr)
+  return record
+
+
 def run(config: Config, workdir: str, *, overwrite: bool = False,
-        progress: bool = True) -> dict:
+        progress: bool = True, accept_unconverged: bool = False) -> dict:
   """Runs (or resumes) the experiment and writes its files into ``workdir``.
+
+  Members that do not converge are refused above :data:`MAX_UNCONVERGED`
+  of a growth unless ``accept_unconverged``; accepted ones are counted in
+  the record and reported on stderr.
 
   Returns:
     a dict of output paths: ``config``, ``results``, ``summary``,
@@ -152,7 +201,8 @@ def run(config: Config, workdir: str, *, overwrite: bool = False,
   records = records_lib.run_pending(
       config.tasks(), paths["results"],
       key_of=lambda r: (r["regime"], r["k"], r["seed"]),
-      run_one=lambda task, ckpt, show: run_one(config, *task, ckpt, show),
+      run_one=lambda task, ckpt, show: _warn_unconverged(run_one(
+          config, *task, ckpt, show, accept_unconverged=accept_unconverged)),
       checkpoints=os.path.join(workdir, "checkpoints"),
       name_of=lambda t: f"{t[0]}-k{t[1]}-s{t[2]}", progress=progress)
   records_lib.write_csv(paths["summary"], report.summarize(records, config))
