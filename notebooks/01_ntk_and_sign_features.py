@@ -54,6 +54,10 @@ kern = permjax.kernel_matrices(spec, np.eye(4))
 print("NTK on I_4:\n", np.round(kern.ntk, 6))
 print("NNGP on I_4:\n", np.round(kern.nngp, 6))
 print("NNGP off/diag =", kern.nngp[0, 1] / kern.nngp[0, 0], " 1/pi =", 1 / np.pi)
+# SPEC §4 golden values at k = 4.
+assert np.allclose([kern.ntk[0, 0], kern.ntk[0, 1], kern.nngp[0, 0]],
+                   [0.25, 0.0397887, 0.125], atol=1e-7)
+assert np.isclose(kern.nngp[0, 1] / kern.nngp[0, 0], 1 / np.pi)
 
 # %% [markdown]
 # ## The GP mean, three ways
@@ -80,12 +84,18 @@ print("neural-tangents :", np.round(nt_gp.mean[row], 4))
 print("closed form     :", np.round(cf_gp.mean[row], 4))
 print(f"ensemble of {members}:", np.round(ens.outputs.mean(0)[row], 4))
 print("max |nt - closed form| =", np.abs(nt_gp.mean - cf_gp.mean).max())
+assert np.abs(nt_gp.mean - cf_gp.mean).max() < 1e-10
+# The ensemble mean is the GP mean up to sampling error (and an O(1/sqrt(m))
+# finite-width shift): within 5 standard errors plus 0.02.
+se = np.sqrt(np.diag(cf_gp.cov) / members)[:, None]
+assert np.all(np.abs(ens.outputs.mean(0) - cf_gp.mean) < 5 * se + 0.02)
 
 # %%
 alpha, beta, sigma2 = permjax.symmetric_gp(k, 2)
 print(f"alpha_2 = {alpha:.6f}, beta_2 = {beta:.6f}, sigma^2_2 = {sigma2:.6f}")
 print("sign of the GP mean == P x on every input with 2 ones:",
       bool(np.array_equal(cf_gp.mean > 1e-10, test.y == 1)))
+assert np.array_equal(cf_gp.mean > 1e-10, test.y == 1) and beta < 0 < alpha
 
 # %% [markdown]
 # ## $\alpha_n$, $\beta_n$ and $\sigma_n$ against $n$

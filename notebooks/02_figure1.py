@@ -59,3 +59,13 @@ for r in rows:
   print(f"{r['regime']:9s} k={r['k']:>3s}  N90 mean={r['N90_mean']:>8s}  "
         f"analytic ntk={r['analytic_ntk_N90']:>5s} nngp={r['analytic_nngp_N90']:>5s}"
         f"  paper={r['paper_N90']}")
+# Every row says which member source made it, and the analytic rows are the
+# library's exact-Gaussian sizes for the same k.
+import permjax
+
+for r in rows:
+  assert r["regime"] in ("gp", "ntk", "standard") and r["trainer"]
+  k_row = int(r["k"])
+  assert int(r["analytic_ntk_N90"]) == permjax.ensemble_size(k_row)
+  assert int(r["analytic_nngp_N90"]) == permjax.ensemble_size(k_row,
+                                                              kernel="nngp")

@@ -72,6 +72,12 @@ for r in ("ntk", "nngp"):
   slope = np.diff(np.log(g)) / np.diff(np.log(ks_all))
   print(f"grouped {r}: local log-log slopes", np.round(slope[::6], 2))
   print(f"   N/(k^1.5 ln k) at the largest k:", np.round((g / (ks_all**1.5 * np.log(ks_all)))[-3:], 3))
+# The printed claims: N/(k ln k) (one input) and N/k^2 (paper-style bound)
+# are flat over k >= 1000: their ends agree within 10%.
+flat_single = (single["ntk"] / (ks * np.log(ks)))[sel][[0, -1]]
+flat_paper = (paper / ks_all**2.0)[ks_all >= 1000][[0, -1]]
+assert abs(flat_single[1] / flat_single[0] - 1) < 0.1, flat_single
+assert abs(flat_paper[1] / flat_paper[0] - 1) < 0.1, flat_paper
 
 # %% [markdown]
 # ## The worst inputs
@@ -83,8 +89,10 @@ for r in ("ntk", "nngp"):
 # %%
 for k in (10, 100, 1000, 5000 if SMALL else 20000):
   n_all = permjax.ensemble_size(k, scope="all", kernel="nngp")
-  print(f"k={k:6d}: worst single input n={permjax.worst_n(k) if k <= 1000 else 2}, "
+  worst = permjax.worst_n(k)
+  print(f"k={k:6d}: worst single input n={worst}, "
         f"binding n of the grouped bound (nngp) = {permjax.binding_n(k, n_all, kernel='nngp')}")
+  assert worst == 2
 
 # %% [markdown]
 # ## The paper's plotted curve

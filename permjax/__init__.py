@@ -29,6 +29,9 @@ The public API, by concept (each lives in one private module):
   :class:`MemberSource`), :func:`grow` with :class:`GrowthState` and
   :class:`GrowthCheckpoint`, over a deduplicated :class:`TestSet`
   (:func:`unique_inputs`);
+* readout rules (:mod:`permjax.readout`): ``zero`` (the paper's),
+  ``fixed``, per-n ``midpoint`` and ``optimal``, ``self_calibrated``; they
+  set the ensemble size;
 * ensemble complexity: :func:`ensemble_size`, :func:`paper_style_bound`,
   :func:`paper_figure_bound`, :func:`worst_n`, :func:`worst_ratio`.
 
@@ -75,6 +78,7 @@ from permjax._src.kernels import KernelPair
 from permjax._src.tangents import mlp_ntk
 from permjax._src.kernels import symmetric_kernel_values
 from permjax._src.models import MLPSpec
+from permjax._src.readout import Readout
 from permjax._src.models import NTTriple
 from permjax._src.models import sparse_rows
 from permjax._src.models import SparseRows
@@ -102,7 +106,9 @@ from permjax._src.training import max_stable_lr
 from permjax._src.training import TrainConfig
 from permjax._src.training import training_loss
 
-__version__ = "0.1.0"
+from permjax import readout  # the readout rules: permjax.readout.midpoint()
+
+__version__ = "0.2.0"
 
 __all__ = (
     "CheckpointError", "EnsembleResult", "TrainConfig",
@@ -124,7 +130,7 @@ __all__ = (
     "Curve", "GrowthCheckpoint", "GrowthState", "Members", "MemberSource",
     "TestSet", "UnconvergedMembersError", "GOOD_STATUSES",
     "gp_member_source", "grow", "network_member_source", "posterior_mean",
-    "unique_inputs",
+    "unique_inputs", "Readout", "readout",
 )
 
 

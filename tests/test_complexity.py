@@ -169,7 +169,7 @@ def test_wrong_sign_spec_is_reported():
   search must raise rather than loop."""
   big_bias = permjax.MLPSpec(width=1, b_std=30.0)
   assert permjax.symmetric_gp(5, 2, spec=big_bias).beta > 0
-  with pytest.raises(ValueError, match="wrong sign for n=2 ones"):
+  with pytest.raises(ValueError, match="wrong side of the threshold for n=2 ones"):
     permjax.ensemble_size(5, spec=big_bias)
   odd = permjax.MLPSpec(width=1, activation="erf")
   with pytest.raises(ValueError, match="wrong sign"):

@@ -225,7 +225,9 @@ def test_smoke_records_match_the_golden_set(tmp_path):
   experiments restructure (commit 601199f + lean install) wrote them."""
   with open(GOLDEN) as f:
     golden = json.load(f)
-  exp.run(exp.get_config("smoke"), str(tmp_path), progress=False)
+  # Those records rounded at 1e-4, the rule that was then the default.
+  exp.run(exp.get_config("smoke", readout="fixed:0.0001"), str(tmp_path),
+          progress=False)
   fields = sorted(golden[0])
   got = [{k: r[k] for k in fields} for r in _records(tmp_path)]
   assert got == golden
@@ -266,3 +268,100 @@ def test_old_flat_config_records_and_flags_still_load():
   again = exp.config_from_record(config_lib.to_record(config))
   assert again == config
   assert exp.get_config("smoke", gp_regime="nngp", lr=0.5).train.lr == 0.5
+
+
+def test_any_delta_gives_full_tables_panels_and_fits(tmp_path):
+  """δ = 0.2: records, summary, left panel and scaling all use 0.8."""
+  from permjax.experiments.figure1 import plots
+  config = exp.get_config("smoke", regimes=("gp",), k_values=(3, 4, 5, 6),
+                          k_curves=(), seeds=2, delta=0.2)
+  paths = exp.run(config, str(tmp_path), progress=False)
+  records = _records(tmp_path)
+  assert all(r["n_at"]["0.8"] == r["members"] for r in records)
+  with open(paths["summary"]) as f:
+    rows = list(csv.DictReader(f))
+  assert rows and all(r["N80_mean"] and r["N80_seeds_reached"] == "2"
+                      for r in rows)
+  assert all(r["analytic_ntk_N80"] == str(permjax.ensemble_size(
+      int(r["k"]), target=0.8)) for r in rows)
+  points = plots.left_panel_points(records, config)
+  assert points["gp"][0] == [3, 4, 5, 6]
+  fits = exp.scaling(str(tmp_path), k_min=3)
+  assert fits and fits[0]["target"] == 0.8 and fits[0]["points"] == 4
+
+
+def test_unconverged_members_are_refused_then_recorded_when_accepted(
+    tmp_path):
+  args = CLI + ["--config", "smoke", "--regimes", "ntk", "--k_values", "3",
+                "--k_curves", "", "--seeds", "1", "--trainer", "gd",
+                "--max_steps", "3", "--workdir", str(tmp_path)]
+  out = subprocess.run(args, capture_output=True, text=True)
+  assert out.returncode == 2
+  assert "(regime=ntk, k=3, seed=0)" in out.stderr
+  assert "did not converge" in out.stderr and "max_steps" in out.stderr
+  assert "--accept_unconverged" in out.stderr
+  assert not _records(tmp_path)
+  out = subprocess.run(args + ["--accept_unconverged"], capture_output=True,
+                       text=True)
+  assert out.returncode == 0, out.stderr[-2000:]
+  assert "warning: (regime=ntk, k=3, seed=0)" in out.stderr
+  (record,) = _records(tmp_path)
+  assert record["unconverged"] == record["members"] > 0
+  assert record["member_status"] == {"max_steps": record["members"]}
+  assert len(record["member_final_loss"]) == record["members"]
+  assert min(record["member_final_loss"]) > 1e-9
+
+
+def test_records_carry_member_status_and_provenance(tmp_path):
+  from permjax.experiments import provenance
+  exp.run(exp.get_config("smoke", regimes=("gp", "standard"), k_values=(3,),
+                         k_curves=(), seeds=1), str(tmp_path), progress=False)
+  gp, standard = _records(tmp_path)
+  assert gp["member_status"] == {"exact": gp["members"]}
+  assert gp["member_final_loss"] is None and gp["unconverged"] == 0
+  assert standard["member_status"] == {"converged": standard["members"]}
+  assert max(standard["member_final_loss"]) < 1e-6
+  for r in (gp, standard):
+    assert r["git"] == provenance.git_describe() != ""
+    assert r["packages"]["jax"] == jax.__version__
+  with open(tmp_path / "config.json") as f:
+    env = json.load(f)
+  assert env["git"] == provenance.git_describe()
+  assert set(env["packages"]) == set(provenance.PACKAGES)
+
+
+CRASH = os.path.join(os.path.dirname(__file__), "scripts", "crash_at.py")
+
+
+@pytest.mark.parametrize("mode, count", [("append", 2), ("save", 3)])
+def test_kill_mid_append_or_mid_save_resumes_to_identical_records(
+    tmp_path, mode, count):
+  """Deterministic kills: half a JSONL line on disk, or an orbax save cut
+  before its atomic rename; the rerun repairs and resumes, and the records
+  are the uninterrupted run's, line for line."""
+  module = ["-m", "permjax.experiments.figure1"]
+  full = tmp_path / "full"
+  done = subprocess.run([sys.executable, "-m", "permjax.experiments.figure1"]
+                        + RESUME_ARGS + ["--workdir", str(full)],
+                        capture_output=True, text=True, timeout=900)
+  assert done.returncode == 0, done.stderr[-2000:]
+  cut = tmp_path / "cut"
+  killed = subprocess.run([sys.executable, CRASH, mode, str(count)] + module
+                          + RESUME_ARGS + ["--workdir", str(cut)],
+                          capture_output=True, text=True, timeout=900)
+  assert killed.returncode == 9, killed.stderr[-2000:]
+  if mode == "append":
+    assert not (cut / "results.jsonl").read_bytes().endswith(b"\n")
+  again = subprocess.run([sys.executable, "-m", "permjax.experiments.figure1"]
+                         + RESUME_ARGS + ["--workdir", str(cut)],
+                         capture_output=True, text=True, timeout=900)
+  assert again.returncode == 0, again.stderr[-2000:]
+
+  def strip(records):
+    return [json.dumps({k: v for k, v in r.items() if k != "seconds"},
+                       sort_keys=True) for r in records]
+  order = lambda rs: sorted(rs, key=lambda r: (r["regime"], r["k"], r["seed"]))
+  assert strip(order(_records(cut))) == strip(order(_records(full)))
+  text = (cut / "results.jsonl").read_text()
+  assert text.endswith("\n") and len(text.splitlines()) == 4
+  assert not list((cut / "checkpoints").glob("*"))

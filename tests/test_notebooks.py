@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-jupytext = pytest.importorskip("jupytext")
-nbclient = pytest.importorskip("nbclient")
+import jupytext  # the [test] extra installs both; a missing one is an error
+import nbclient
 
 NOTEBOOKS = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..",
                                           "notebooks", "*.py")))
@@ -17,6 +17,16 @@ def test_every_notebook_is_collected():
   assert names == ["01_ntk_and_sign_features.py", "02_figure1.py",
                    "03_ensemble_complexity.py",
                    "04_finite_vs_infinite_width.py"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=os.path.basename)
+def test_notebook_asserts_what_it_prints(path):
+  # Every notebook that prints a claim checks it (an assert error would
+  # show as an error output below).
+  with open(path) as f:
+    text = f.read()
+  if "print(" in text:
+    assert "assert " in text, f"{os.path.basename(path)} prints unchecked claims"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=os.path.basename)

@@ -34,7 +34,7 @@ def test_basis_path_equals_identity_inputs(key):
   params = spec.init_params(key, 5, 5)
   model = spec.flax_model(5)
   np.testing.assert_array_equal(model.apply(params, None, 5),
-                                model.apply(params, jnp.eye(5)))
+                                model.apply(params, jnp.eye(5, dtype=jnp.float32)))
 
 
 def _task(k=6):

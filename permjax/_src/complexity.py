@@ -27,6 +27,7 @@ import math
 import numpy as np
 from scipy import special
 
+from permjax._src import readout as readout_lib
 from permjax._src.gp import KERNELS, symmetric_gp
 from permjax._src.models import MLPSpec
 from permjax._src.task import check_k, check_ks, check_n, check_ns
@@ -58,10 +59,13 @@ def _log_neg_log_ndtr(x):
   return np.where(c < -30.0, c, direct)
 
 
-def _log_fail(k, n, N, stats):
+def _log_fail(k, n, N, stats, tau=0.0):
   """``log P_fail`` and its derivative in ``N`` (both float64 arrays).
 
-  With ``a = α√N/σ``, ``b = -β√N/σ`` and ``λ(x) = φ(x)/Φ(x)``:
+  ``tau`` is the readout threshold per element (a number or an array), or
+  ``"optimal"`` for the P(exact)-maximising threshold at each N (by the
+  envelope theorem the slope formula below holds for it too).
+  With ``a = (α - τ)√N/σ``, ``b = (τ - β)√N/σ`` and ``λ(x) = φ(x)/Φ(x)``:
   ``L = log P(exact) = n log Φ(a) + (k-n) log Φ(b)``,
   ``dL/dN = (n λ(a) a + (k-n) λ(b) b) / (2N)``,
   ``d log P_fail / dN = -(e^L / P_fail) dL/dN``, all formed in log space so
@@ -71,11 +75,14 @@ def _log_fail(k, n, N, stats):
   n = np.asarray(n, np.float64)
   N = np.asarray(N, np.float64)
   alpha, beta, sigma2 = (np.asarray(v, np.float64) for v in stats)
+  if isinstance(tau, str):
+    tau = readout_lib.optimal_threshold(k, n, N, (alpha, beta, sigma2))
+  tau = np.asarray(tau, np.float64)
   interpolated = n <= 1
   sigma = np.sqrt(np.where(interpolated, 1.0, sigma2))
   root = np.sqrt(N)
-  a = alpha * root / sigma
-  b = -beta * root / sigma
+  a = (alpha - tau) * root / sigma
+  b = (tau - beta) * root / sigma
   has_zero_bits = k > n
   with np.errstate(divide="ignore", invalid="ignore"):
     log_n = np.log(n)
@@ -93,13 +100,59 @@ def _log_fail(k, n, N, stats):
     lb = log_half_gauss - b**2 / 2 - special.log_ndtr(b) + np.log(b)
     log_dl = np.logaddexp(log_n + la, log_rest + lb) - np.log(2 * N)
     slope = -np.exp(-neg_l - value + log_dl)
-  value = np.where(interpolated, -np.inf, value)
+  # Training points (n = 1) are interpolated exactly: mean α_1 = 1 on the
+  # 1-bit, β_1 = 0 on the others, no variance; read right iff 0 <= τ < 1
+  # (the zero rule's ε makes the exact zeros read as 0).
+  interpolated_right = (tau >= 0.0) & (tau < 1.0)
+  value = np.where(interpolated, np.where(interpolated_right, -np.inf, 0.0),
+                   value)
   slope = np.where(interpolated | ~np.isfinite(slope), 0.0, slope)
   return value, slope
 
 
+def _readout(readout):
+  readout = readout_lib.zero() if readout is None else readout
+  if not isinstance(readout, readout_lib.Readout):
+    raise TypeError(f"readout must be a permjax Readout (e.g. "
+                    f"permjax.readout.midpoint()), got {readout!r}")
+  if readout.rule == "self_calibrated":
+    raise ValueError("the self_calibrated readout learns its thresholds from "
+                     "an ensemble's outputs and has no analytic ensemble "
+                     "size; use midpoint or optimal for predictions")
+  return readout
+
+
+def _threshold(readout, k, n, stats, kernel, spec):
+  """τ of ``readout`` per (k, n) element, shaped like ``stats.alpha``, or
+  ``"optimal"``.
+
+  The analytic zero rule is τ = 0: its ε only decides exact zeros, which
+  occur on training points (n = 1), handled apart in :func:`_log_fail`. The
+  per-n rules use their own kernel's statistics, which may differ from the
+  kernel the members follow (``stats``).
+  """
+  shape = np.shape(stats.alpha)
+  if readout.rule in ("zero", "fixed"):
+    value = 0.0 if readout.rule == "zero" else float(readout.tau)
+    return np.full(shape, value)
+  if readout.rule == "optimal":
+    if readout.kernel != kernel or readout.spec != spec:
+      raise ValueError("the optimal readout maximises P(exact) under the GP "
+                       "the members follow; give it the same kernel and spec "
+                       f"(readout kernel {readout.kernel}, members {kernel})")
+    return "optimal"
+  own = stats
+  if readout.kernel != kernel or readout.spec != spec:
+    own = symmetric_gp(k, n, spec=readout.spec, kernel=readout.kernel)
+  return np.broadcast_to((own.alpha + own.beta) / 2, shape).copy()
+
+
+def _rows(tau, idx):
+  return tau if isinstance(tau, str) else tau[idx]
+
+
 def log_fail_probability(k, n, N, *, spec: MLPSpec | None = None,
-                         kernel: str = "ntk") -> np.ndarray:
+                         kernel: str = "ntk", readout=None) -> np.ndarray:
   """``log P(an N-member ensemble rounds an n-ones input wrongly)``.
 
   Args:
@@ -108,6 +161,7 @@ def log_fail_probability(k, n, N, *, spec: MLPSpec | None = None,
     N: ensemble size (array-like, ``>= 1``).
     spec: architecture (default: the theory's ReLU net, no bias).
     kernel: ``"ntk"`` or ``"nngp"``.
+    readout: a :class:`permjax.Readout` (default: the zero rule).
 
   Returns:
     float64 array; ``-inf`` where the input cannot fail (``n = 1``).
@@ -120,8 +174,10 @@ def log_fail_probability(k, n, N, *, spec: MLPSpec | None = None,
   _check_kernel(kernel)
   n = check_ns(n, k)
   N = _check_members(N)
+  readout = _readout(readout)
   stats = symmetric_gp(k, n, spec=spec, kernel=kernel)
-  return _log_fail(k, n, N, stats)[0]
+  tau = _threshold(readout, k, n, stats, kernel, spec)
+  return _log_fail(k, n, N, stats, tau)[0]
 
 
 def _check_members(N) -> np.ndarray:
@@ -138,18 +194,21 @@ def _log_binom(k, n):
       k - n + 1.0)
 
 
-def _ratio(stats, k, n):
-  """``σ²/margin²`` with margin ``min(α, -β)`` (``α`` alone when ``n = k``)."""
+def _ratio(stats, k, n, tau=0.0):
+  """``σ²/margin²`` with margin ``min(α - τ, τ - β)`` (``α - τ`` alone when
+  ``n = k``); the optimal threshold is estimated by the midpoint here."""
   alpha, beta, sigma2 = stats
-  margin = np.where(np.asarray(n) < np.asarray(k), np.minimum(alpha, -beta),
-                    alpha)
+  if isinstance(tau, str):
+    tau = (alpha + beta) / 2
+  margin = np.where(np.asarray(n) < np.asarray(k),
+                    np.minimum(alpha - tau, tau - beta), alpha - tau)
   return sigma2 / margin**2
 
 
 class _AllInputs:
   """Ragged (k, n) pairs for n = 2..k, with per-group stats, for many k."""
 
-  def __init__(self, ks, spec, kernel):
+  def __init__(self, ks, spec, kernel, readout=None):
     self.ks = ks
     counts = ks - 1  # n = 2..k
     self.starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
@@ -160,6 +219,8 @@ class _AllInputs:
     self.log_binom = _log_binom(self.k, self.n)
     self.counts = counts
     self.kernel = kernel
+    self.tau = _threshold(_readout(readout), self.k, self.n, self.stats,
+                          kernel, spec)
 
   def _terms(self, N_per_k, groups=None):
     """log C(k,n) P_fail(k,n,N) and slopes for the selected groups."""
@@ -171,7 +232,8 @@ class _AllInputs:
             + np.arange(counts.sum()))
     N = np.repeat(np.asarray(N_per_k, np.float64), counts)
     value, slope = _log_fail(self.k[rows], self.n[rows], N,
-                             [v[rows] for v in self.stats])
+                             [v[rows] for v in self.stats],
+                             _rows(self.tau, rows))
     return self.log_binom[rows] + value, slope, rows, starts, counts
 
   def log_union(self, N_per_k, groups=None):
@@ -189,7 +251,7 @@ class _AllInputs:
 
   def worst_ratio(self):
     """Per k: the largest σ²/margin² over n = 2..k, and the n attaining it."""
-    ratios = _ratio(self.stats, self.k, self.n)
+    ratios = _ratio(self.stats, self.k, self.n, self.tau)
     best = np.maximum.reduceat(ratios, self.starts)
     where = np.array([int(self.n[s + np.argmax(ratios[s:s + c])])
                       for s, c in zip(self.starts, self.counts)])
@@ -269,17 +331,23 @@ def _guess(ratio, log_count, log_delta):
   return np.maximum(2.0 * ratio * (log_count - log_delta), 1.0)
 
 
-def _check_signs(stats, where):
+def _check_signs(stats, where, tau=0.0, readout=None):
+  """Raises unless every threshold lies strictly between β_n and α_n (else
+  no ensemble size reads those inputs right with high probability)."""
   alpha, beta = np.asarray(stats.alpha), np.asarray(stats.beta)
-  bad = (alpha <= 0) | (beta >= 0)
+  if isinstance(tau, str):
+    tau = (alpha + beta) / 2  # the optimal threshold lies inside if any does
+  bad = (alpha <= tau) | (beta >= tau)
   if np.any(bad):
-    raise ValueError(f"the GP mean has the wrong sign for {where}: no ensemble"
-                     f" size rounds it exactly with high probability")
+    rule = "" if readout is None else f" under the {readout.name} readout"
+    raise ValueError(f"the GP mean is on the wrong side of the threshold for "
+                     f"{where}{rule}: no ensemble size reads it exactly with "
+                     f"high probability")
 
 
 def ensemble_size(k, *, n: int | None = None, target: float = 0.9,
                   kernel: str = "ntk", scope: str = "input",
-                  spec: MLPSpec | None = None):
+                  spec: MLPSpec | None = None, readout=None):
   """Smallest ensemble size ``N`` with ``P(exact) >= target`` (Gaussian limit).
 
   Args:
@@ -292,6 +360,9 @@ def ensemble_size(k, *, n: int | None = None, target: float = 0.9,
     scope: ``"input"`` for one input, ``"all"`` for all ``2^k - 1`` inputs at
       once via the union bound grouped by ``n`` (an upper bound).
     spec: architecture (default: ReLU, no bias, the theory's network).
+    readout: how the average becomes bits (:class:`permjax.Readout`;
+      default the paper's zero rule). ``midpoint``/``optimal`` read each
+      input at its own per-n threshold (SPEC §9).
 
   Returns:
     an int for scalar ``k``, else an int64 array shaped like ``k``.
@@ -301,9 +372,15 @@ def ensemble_size(k, *, n: int | None = None, target: float = 0.9,
     (333, 58)
     >>> ensemble_size([5, 20, 30]).tolist()
     [205, 579, 840]
+    >>> from permjax._src import readout
+    >>> ensemble_size(100000, readout=readout.midpoint())   # SPEC §9
+    1
+    >>> ensemble_size(30, scope="all", readout=readout.midpoint())
+    60
   """
   target = _check_target(target)
   _check_kernel(kernel)
+  readout = _readout(readout)
   if scope not in SCOPES:
     raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
   ks = check_ks(k)
@@ -318,18 +395,22 @@ def ensemble_size(k, *, n: int | None = None, target: float = 0.9,
       result = np.ones(flat.shape, np.int64)
     else:
       stats = symmetric_gp(flat, ns, spec=spec, kernel=kernel)
-      _check_signs(stats, f"n={n_eff} ones at k={flat.tolist()}")
+      tau = _threshold(readout, flat, ns, stats, kernel, spec)
+      _check_signs(stats, f"n={n_eff} ones at k={flat.tolist()[:5]}", tau,
+                   readout)
       result = _smallest_n(
           lambda N, idx: _shift(_log_fail(flat[idx], ns[idx], N,
-                                          [v[idx] for v in stats]),
+                                          [v[idx] for v in stats],
+                                          _rows(tau, idx)),
                                 log_delta),
-          _guess(_ratio(stats, flat, ns), np.log(flat), log_delta))
+          _guess(_ratio(stats, flat, ns, tau), np.log(flat), log_delta))
   else:
     if n is not None:
       raise ValueError(f"n={n!r} applies to scope='input' only; scope='all' "
                        f"covers every n")
-    groups = _AllInputs(flat, spec, kernel)
-    _check_signs(groups.stats, f"some n at k in {flat.tolist()}")
+    groups = _AllInputs(flat, spec, kernel, readout)
+    _check_signs(groups.stats, f"some n at k in {flat.tolist()[:5]}",
+                 groups.tau, readout)
     log_inputs = flat * math.log(2.0) + np.log1p(-np.exp2(-flat.astype(float)))
     result = _smallest_n(
         lambda N, idx: _shift(groups.log_union(N, idx), log_delta),
@@ -340,7 +421,7 @@ def ensemble_size(k, *, n: int | None = None, target: float = 0.9,
 
 
 def binding_n(k: int, N: int, *, kernel: str = "ntk",
-              spec: MLPSpec | None = None) -> int:
+              spec: MLPSpec | None = None, readout=None) -> int:
   """The number of ones whose inputs dominate the all-inputs union sum at N.
 
   Example:
@@ -351,7 +432,7 @@ def binding_n(k: int, N: int, *, kernel: str = "ntk",
   k = check_k(k)
   if isinstance(N, bool) or not isinstance(N, (int, np.integer)) or N < 1:
     raise ValueError(f"N (ensemble size) must be an integer >= 1, got {N!r}")
-  groups = _AllInputs(check_ks([k]), spec, kernel)
+  groups = _AllInputs(check_ks([k]), spec, kernel, readout)
   return int(groups.binding_n([N])[0])
 
 

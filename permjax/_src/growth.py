@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import NamedTuple, Union
+from typing import Any, NamedTuple, Union
 
 import numpy as np
 
@@ -28,15 +28,14 @@ from permjax._src.task import Examples
 
 #: Accuracies whose first ensemble size a curve reports by default.
 ACCURACY_TARGETS = (0.5, 0.9, 0.99, 0.999)
-#: Bits are 1 iff the ensemble average exceeds this (see grow()).
-DEFAULT_ROUND_THRESHOLD = 1e-4
 
 #: ``(len(ids),) -> (len(ids), n_test, out)`` raw outputs, e.g. a
 #: :class:`permjax.MemberSource`.
 Source = Callable[[np.ndarray], np.ndarray]
-#: A threshold (bit = average > threshold), or ``(average (c, n, out),
-#: x (n, d)) -> bool (c, n, out)``.
-Readout = Union[float, Callable[[np.ndarray, np.ndarray], np.ndarray]]
+#: A :class:`permjax.Readout` (``readout.bits(average, x, N)``), a threshold
+#: (bit = average > threshold), or ``(average (c, n, out), x (n, d)) ->
+#: bool (c, n, out)``.
+Readout = Union[float, Callable[[np.ndarray, np.ndarray], np.ndarray], Any]
 
 
 class TestSet(NamedTuple):
@@ -136,9 +135,12 @@ def first_reaching(accuracy: np.ndarray, target: float) -> int | None:
   return int(hit[0]) + 1 if hit.size else None
 
 
-def decide(readout: Readout, average: np.ndarray, x: np.ndarray
-           ) -> np.ndarray:
-  """The bits a readout reads from ``average`` (``(c, n, out)``) at inputs ``x``."""
+def decide(readout: Readout, average: np.ndarray, x: np.ndarray,
+           members=1) -> np.ndarray:
+  """The bits a readout reads from ``average`` (``(c, n, out)``, after
+  ``members`` ``(c,)`` members) at inputs ``x``."""
+  if hasattr(readout, "bits"):
+    return np.asarray(readout.bits(average, x, members), bool)
   if callable(readout):
     return np.asarray(readout(average, x), bool)
   return average > readout
@@ -168,8 +170,8 @@ def accuracies(state: GrowthState, members, test: TestSet,
   cum = np.cumsum(stacked, axis=0)[1:]  # sequential: resumable bit for bit
   counts = state.members + np.arange(1, len(outputs) + 1)
   average = cum / counts[:, None, None]
-  exact = np.all(decide(readout, average, test.x) == (test.y[None] > 0.5),
-                 axis=2)
+  exact = np.all(decide(readout, average, test.x, counts)
+                 == (test.y[None] > 0.5), axis=2)
   acc = exact.astype(np.float64) @ test.weight / test.weight.sum()
   new = GrowthState(cum[-1], state.members + c,
                     np.concatenate([state.accuracy, acc]),
@@ -200,7 +202,7 @@ def _check_unconverged(state: GrowthState, limit: float | None) -> None:
 
 def grow(source: Source, test: TestSet, *, stop_accuracy: float,
          max_members: int, chunk: int,
-         readout: Readout = DEFAULT_ROUND_THRESHOLD,
+         readout: Readout,
          state: GrowthState | None = None,
          on_chunk: Callable[[GrowthState], None] | None = None,
          on_progress: Callable[[int, float], None] | None = None,
@@ -214,8 +216,10 @@ def grow(source: Source, test: TestSet, *, stop_accuracy: float,
     stop_accuracy: stop at the first N with accuracy >= this (1 - δ).
     max_members: give up after this many members.
     chunk: members drawn per call of ``source``.
-    readout: how the running average becomes bits: a threshold (bit =
-      average > threshold) or a callable ``(average, x) -> bits``.
+    readout: how the running average becomes bits: a
+      :class:`permjax.Readout` (e.g. ``permjax.readout.midpoint()``), a
+      threshold (bit = average > threshold) or a callable
+      ``(average, x) -> bits``.
     state: resume from here.
     on_chunk: called with the state after every chunk (checkpointing).
     on_progress: called with (members, accuracy) after every chunk.
@@ -237,7 +241,8 @@ def grow(source: Source, test: TestSet, *, stop_accuracy: float,
     >>> def source(ids):   # member 0 is wrong, every other one right
     ...   return np.stack([(np.eye(2) - 0.5) * (-0.2 if i == 0 else 1.0)
     ...                    for i in ids])
-    >>> curve = grow(source, test, stop_accuracy=1.0, max_members=8, chunk=4)
+    >>> curve = grow(source, test, stop_accuracy=1.0, max_members=8, chunk=4,
+    ...              readout=0.0)
     >>> curve.accuracy.tolist(), curve.n_at[0.5], curve.reached
     ([0.0, 1.0], 2, True)
   """

@@ -294,7 +294,9 @@ def random_inputs(key: jax.Array, perm, n: int, num: int, *,
   if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 1:
     raise ValueError(f"num (number of test inputs) must be an integer >= 1, "
                      f"got {num!r}")
-  scores = jax.random.uniform(key, (int(num), k))
+  # float32 whatever jax_enable_x64 says, so a key gives the same inputs
+  # with x64 on and off.
+  scores = jax.random.uniform(key, (int(num), k), jnp.float32)
   order = np.asarray(jnp.argsort(scores, axis=1))[:, :n]
   x = np.zeros((int(num), k))
   np.put_along_axis(x, order, 1.0, axis=1)

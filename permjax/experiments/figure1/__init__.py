@@ -23,10 +23,12 @@ from permjax.experiments.figure1.report import summarize
 from permjax.experiments.figure1.run import build_test_set
 from permjax.experiments.figure1.run import ExperimentError
 from permjax.experiments.figure1.run import load_results
+from permjax.experiments.figure1.run import member_source
 from permjax.experiments.figure1.run import run
 from permjax.experiments.figure1.run import run_one
+from permjax.experiments.figure1.run import task_keys
 
 __all__ = ("Config", "ExperimentError", "PRESETS", "REGIMES",
            "analytic_table", "build_test_set", "config_from_record",
-           "get_config", "load_results", "paper_points", "run", "run_one",
-           "scaling", "summarize")
+           "get_config", "load_results", "member_source", "paper_points",
+           "run", "run_one", "scaling", "summarize", "task_keys")

@@ -13,6 +13,7 @@ import dataclasses
 import permjax
 from permjax._src import growth
 from permjax._src import sources
+from permjax._src import readout as readout_lib
 from permjax.experiments import config as config_lib
 
 #: Where members come from: infinite-width GP draws, or finite networks in
@@ -57,7 +58,12 @@ class Config:
       than a standard one); None: ``train.lr``.
     gp_kernel: kernel of the ``gp`` regime: ``ntk`` or ``nngp``
       (``--gp_regime`` is an old name of this flag).
-    round_threshold: bits are 1 iff the ensemble average exceeds this.
+    readout: how the ensemble average becomes bits (SPEC §9): ``zero``
+      (the paper's rule), ``fixed:<τ>``, ``midpoint``, ``optimal`` (per-n,
+      from the kernel each regime follows: ``gp_kernel`` for gp, NTK for
+      ntk, NNGP for standard) or ``self_calibrated`` (per-n, from the
+      ensemble's own outputs). Records made before this field existed used
+      ``round_threshold`` (0.0001 by default), i.e. ``fixed:0.0001``.
     gp_sampler: how the ``gp`` regime draws members: ``dense``
       (eigendecomposition of the test-test covariance), ``symmetric`` (exact
       S_k-symmetric sampler, ``O(k² 2^k)`` per draw, for binary test inputs)
@@ -83,7 +89,7 @@ class Config:
   train: permjax.TrainConfig = DEFAULT_TRAIN
   ntk_lr: float | str | None = None
   gp_kernel: str = "ntk"
-  round_threshold: float = growth.DEFAULT_ROUND_THRESHOLD
+  readout: str = "zero"
   gp_sampler: str = "auto"
   max_gp_inputs: int = 1 << 14
   seed_offset: int = 0
@@ -118,6 +124,7 @@ class Config:
     if self.gp_kernel not in ("ntk", "nngp"):
       raise ValueError(f"gp_kernel must be 'ntk' or 'nngp', got "
                        f"{self.gp_kernel!r}")
+    readout_lib.from_name(self.readout)  # validates the name
     if self.gp_sampler not in sources.GP_SAMPLERS:
       raise ValueError(f"gp_sampler must be one of "
                        f"{list(sources.GP_SAMPLERS)}, got {self.gp_sampler!r}")
@@ -138,6 +145,14 @@ class Config:
     stopping accuracies ``1 - delta``, ``1 - delta_curves``."""
     return tuple(sorted(set(growth.ACCURACY_TARGETS)
                         | {1 - self.delta, 1 - self.delta_curves}))
+
+  def kernel(self, regime: str) -> str:
+    """The GP kernel a regime's members follow (SPEC §5)."""
+    return {"gp": self.gp_kernel, "ntk": "ntk", "standard": "nngp"}[regime]
+
+  def readout_rule(self, regime: str) -> permjax.Readout:
+    """The readout of a regime (per-n rules use the regime's kernel)."""
+    return readout_lib.from_name(self.readout, self.kernel(regime))
 
   def spec(self, regime: str) -> permjax.MLPSpec:
     """The finite networks of a regime (the paper's recipe for standard)."""
@@ -205,5 +220,13 @@ def get_config(name: str = "default", **overrides) -> Config:
 
 
 def config_from_record(record: dict) -> Config:
-  """The :class:`Config` of a ``config.json`` record (also older layouts)."""
+  """The :class:`Config` of a ``config.json`` record (also older layouts).
+
+  Records from before the readout rules carry ``round_threshold`` (bits =
+  average > it): it becomes ``readout="fixed:<round_threshold>"``.
+  """
+  record = dict(record)
+  if "round_threshold" in record:
+    tau = record.pop("round_threshold")
+    record.setdefault("readout", f"fixed:{tau!r}")
   return config_lib.from_record(Config, record)

@@ -14,8 +14,10 @@ import os
 import numpy as np
 
 import permjax
+from permjax._src import readout as readout_lib
 from permjax.experiments import records as records_lib
 from permjax.experiments.figure1.configs import Config
+from permjax.experiments.figure1.configs import config_from_record
 from permjax.experiments.figure1.configs import REGIMES
 
 DATA_DIR = os.path.join(os.path.dirname(permjax.__file__), "data")
@@ -46,38 +48,53 @@ def paper_points() -> dict:
   return {"n90": n90, "curves": curves}
 
 
+def analytic_sizes(config: Config, ks, kernel: str, target: float) -> list:
+  """Exact-Gaussian N of one input with ``nnz`` ones under the config's own
+  readout rule (per-n rules with ``kernel``'s thresholds); blanks for the
+  self-calibrated rule, which has no analytic counterpart."""
+  readout = readout_lib.from_name(config.readout, kernel)
+  if readout.rule == "self_calibrated":
+    return [""] * len(ks)
+  sizes = permjax.ensemble_size(np.asarray(ks), n=config.nnz, target=target,
+                                kernel=kernel, readout=readout)
+  return np.atleast_1d(sizes).tolist()
+
+
 def analytic_table(config: Config) -> list[dict]:
-  """Exact-Gaussian ensemble sizes of both analytic regimes (one input)."""
-  ks = np.asarray(sorted(set(config.k_values) | set(config.k_curves)))
+  """Exact-Gaussian ensemble sizes of both kernels (one input), under the
+  config's readout rule."""
+  ks = sorted(set(config.k_values) | set(config.k_curves))
   rows = []
   for kernel in ("ntk", "nngp"):
+    name = readout_lib.from_name(config.readout, kernel).name
     for target in (1 - config.delta, 1 - config.delta_curves):
-      sizes = permjax.ensemble_size(ks, n=config.nnz, target=target,
-                                    kernel=kernel)
-      for k, n in zip(ks.tolist(), np.atleast_1d(sizes).tolist()):
-        # The column is named "regime" in the committed analytic.csv.
-        rows.append({"regime": kernel, "k": k, "target": target, "N": n,
-                     "scope": "input", "nnz": config.nnz, "float": "float64"})
+      for k, n in zip(ks, analytic_sizes(config, ks, kernel, target)):
+        rows.append({"kernel": kernel, "readout": name, "k": k,
+                     "target": target, "N": n, "scope": "input",
+                     "nnz": config.nnz, "float": "float64"})
   return rows
 
 
 def summarize(records: list[dict], config: Config) -> list[dict]:
-  """One row per (regime, k): N at each accuracy, mean/std/min/max over seeds."""
+  """One row per (regime, k): N at each accuracy, mean/std/min/max over
+  seeds, next to the exact-Gaussian N of both kernels under the same
+  readout rule."""
   paper = paper_points()["n90"]
   rows = []
   analytic = {}
+  ks = sorted({r["k"] for r in records})
   for kernel in ("ntk", "nngp"):
-    ks = sorted({r["k"] for r in records})
     if ks:
-      sizes = permjax.ensemble_size(np.asarray(ks), n=config.nnz,
-                                    target=1 - config.delta, kernel=kernel)
-      analytic[kernel] = dict(zip(ks, np.atleast_1d(sizes).tolist()))
+      analytic[kernel] = dict(zip(ks, analytic_sizes(
+          config, ks, kernel, 1 - config.delta)))
   for regime in REGIMES:
     for k in sorted({r["k"] for r in records if r["regime"] == regime}):
       sel = [r for r in records if r["regime"] == regime and r["k"] == k]
       row = {"regime": regime, "k": k, "seeds": len(sel),
              "trainer": sel[0]["trainer"], "width": sel[0]["width"],
-             "test_set": sel[0]["test_set"]}
+             "test_set": sel[0]["test_set"],
+             "readout": config.readout_rule(regime).name,
+             "unconverged": sum(r.get("unconverged", 0) for r in sel)}
       for t in config.accuracy_targets():
         vals = [r["n_at"].get(str(t)) for r in sel]
         got = [v for v in vals if v is not None]
@@ -145,9 +162,13 @@ def scaling(workdir: str, k_min: int = 5) -> list[dict]:
     analytic_regime = "ntk" if regime != "standard" else "nngp"
     scope = "all" if test_set == "all" else "input"
     target = 1 - cfg["delta"]
+    readout = readout_lib.from_name(
+        config_from_record(cfg).readout, analytic_regime)
+    if readout.rule == "self_calibrated":
+      readout = readout_lib.midpoint(analytic_regime)
     ana = permjax.ensemble_size(ks, n=None if scope == "all" else cfg["nnz"],
                                 target=target, kernel=analytic_regime,
-                                scope=scope)
+                                scope=scope, readout=readout)
     ana_slope = np.polyfit(np.log(ks), np.log(ana), 1)[0]
     out.append({
         "regime": regime, "test_set": test_set, "k_min": int(ks.min()),
@@ -155,6 +176,7 @@ def scaling(workdir: str, k_min: int = 5) -> list[dict]:
         "exponent": round(float(slope), 3), "exponent_r2": round(float(r2_log), 4),
         "c_klogk": round(c1, 3), "r2_klogk": round(r2_1, 4),
         "c_k2": round(c2, 3), "r2_k2": round(r2_2, 4),
+        "target": target, "readout": readout.name,
         "analytic_regime": analytic_regime, "analytic_scope": scope,
         "analytic_exponent": round(float(ana_slope), 3),
     })

@@ -34,7 +34,12 @@ class ExperimentError(RuntimeError):
   """A (regime, k, seed) failed; the message says which."""
 
 
-def _keys(k: int, seed: int, regime: str):
+def task_keys(k: int, seed: int, regime: str):
+  """``(permutation key, test-set key, member key)`` of one (regime, k, seed).
+
+  The permutation and the test set depend on (k, seed) only, so every regime
+  sees the same ones; the member key also depends on the regime.
+  """
   base = jax.random.fold_in(jax.random.fold_in(jax.random.key(20250223), k),
                             seed)
   member = jax.random.fold_in(base, 10 + REGIMES.index(regime))
@@ -43,7 +48,7 @@ def _keys(k: int, seed: int, regime: str):
 
 def build_test_set(config: Config, k: int, seed: int, perm) -> permjax.TestSet:
   """The (deduplicated, padded) test set of one (k, seed)."""
-  _, test_key, _ = _keys(k, seed, "gp")
+  _, test_key, _ = task_keys(k, seed, "gp")
   if config.test_set == "random":
     examples = permjax.random_inputs(test_key, perm, config.nnz,
                                      config.num_test)
@@ -61,7 +66,7 @@ def member_source(config: Config, regime: str, k: int, seed: int,
                   train: permjax.Examples, test: permjax.TestSet
                   ) -> permjax.MemberSource:
   """The members of one (regime, k, seed)."""
-  _, _, member_key = _keys(k, seed, regime)
+  _, _, member_key = task_keys(k, seed, regime)
   if regime == "gp":
     try:
       return permjax.gp_member_source(
@@ -101,7 +106,7 @@ def run_one(config: Config, regime: str, k: int, seed: int,
       :data:`MAX_UNCONVERGED` of them did not converge (unless
       ``accept_unconverged``); the partly grown ensemble stays checkpointed.
   """
-  perm_key, _, _ = _keys(k, seed, regime)
+  perm_key, _, _ = task_keys(k, seed, regime)
   perm = permjax.random_permutation(perm_key, k)
   train = permjax.training_set(perm)
   test = build_test_set(config, k, seed, perm)
@@ -123,7 +128,7 @@ def run_one(config: Config, regime: str, k: int, seed: int,
     curve = permjax.grow(
         source, test, stop_accuracy=config.stop_accuracy(k),
         max_members=config.max_members, chunk=config.chunk,
-        readout=config.round_threshold, state=state,
+        readout=config.readout_rule(regime), state=state,
         on_chunk=None if ckpt is None else ckpt.save,
         on_progress=chunk_done, targets=config.accuracy_targets(),
         max_unconverged=None if accept_unconverged else MAX_UNCONVERGED)
@@ -146,6 +151,7 @@ def run_one(config: Config, regime: str, k: int, seed: int,
       "gp_sampler": info["sampler"] if gp else None,
       "parameterization": None if gp else info["source"],
       "width": None if gp else info["width"],
+      "readout": config.readout_rule(regime).to_dict(),
       "test_set": config.test_set, "nnz": config.nnz,
       "n_test_inputs": int(test.weight.sum()),
       "n_distinct_inputs": int((test.weight > 0).sum()),
