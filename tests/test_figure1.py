@@ -365,3 +365,28 @@ def test_kill_mid_append_or_mid_save_resumes_to_identical_records(
   text = (cut / "results.jsonl").read_text()
   assert text.endswith("\n") and len(text.splitlines()) == 4
   assert not list((cut / "checkpoints").glob("*"))
+
+
+@pytest.mark.parametrize("preset", sorted(exp.PRESETS))
+def test_each_presets_gd_step_is_below_the_largest_stable_step(preset):
+  """Every finite regime a preset runs with GD uses a step below the
+  largest stable one (2/λ_max of its loss Hessian) at the smallest and the
+  largest k, so no member is left diverging or crawling by the recipe."""
+  from permjax._src import training
+  config = exp.get_config(preset)
+  ks = sorted(set(config.k_values) | set(config.k_curves))
+  for regime in config.regimes:
+    if regime == "gp":
+      continue
+    train = config.train_config(regime)
+    if train.trainer != "gd":
+      continue  # the linearized trainer takes no step
+    spec = config.spec(regime)
+    for k in (ks[0], ks[-1]):
+      params = spec.init_params(jax.random.key(0), k, k)
+      lr_max = float(training.max_stable_lr(spec, params, None, np.eye(k),
+                                            train.loss, k))
+      lr = train.step_size(lr_max)
+      assert 0 < lr < lr_max, (preset, regime, k, lr, lr_max)
+      if regime == "standard" and k >= 4:
+        assert lr == 1e-3  # the paper's step wherever it is stable

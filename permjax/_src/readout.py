@@ -175,9 +175,10 @@ def optimal_threshold(k, n, N, stats) -> np.ndarray:
   ``log P = n log Φ(a) + (k - n) log Φ(b)``, ``a = (α - τ)/s``,
   ``b = (τ - β)/s``, ``s = σ/√N``; its τ-derivative
   ``(-n λ(a) + (k - n) λ(b))/s`` decreases monotonically in τ, so bisection
-  on ``(β, α)`` finds its root. ``n = k`` (no zero bit): any τ
-  below α is optimal in the limit; τ = β is returned. ``σ = 0``: the
-  midpoint.
+  finds its root. The root need not lie between β and α: with many 1-bits,
+  few 0-bits and a small N it falls below β (reading a 0-bit wrong costs
+  less than risking n 1-bits). ``n = k`` (no zero bit): the optimum is
+  τ → −∞; β is returned. ``σ = 0``: the midpoint.
   """
   k = np.asarray(k, np.float64)
   n = np.asarray(n, np.float64)
@@ -186,11 +187,11 @@ def optimal_threshold(k, n, N, stats) -> np.ndarray:
   k, n, N, alpha, beta, sigma2 = np.broadcast_arrays(k, n, N, alpha, beta,
                                                      sigma2)
   s = np.sqrt(np.maximum(sigma2, 0.0) / N)
-  lo, hi = beta.copy(), alpha.copy()
   safe = np.where(s > 0, s, 1.0)
+  lo, hi = beta - 60.0 * safe, alpha + 60.0 * safe
   with np.errstate(divide="ignore"):
     log_n, log_rest = np.log(n), np.log(k - n)
-  for _ in range(80):
+  for _ in range(100):
     mid = 0.5 * (lo + hi)
     # sign of the τ-derivative, compared in log space (both terms underflow
     # far in the tails, where the optimum still is well defined).
@@ -271,8 +272,8 @@ def optimal(kernel: str = "ntk", spec: MLPSpec | None = None) -> Readout:
   """Per-(n, N) threshold maximising ``P(exact)`` under ``kernel``'s GP.
 
   Example:
-    >>> tau = optimal().thresholds(30, 2, 1)
-    >>> bool(midpoint().thresholds(30, 2) < tau < 0.6)  # leans to the 1-bits
+    >>> tau = optimal().thresholds(30, 2, 1)   # 2 one-bits, 28 zero-bits:
+    >>> bool(midpoint().thresholds(30, 2) < tau < 0.6)  # it leans up
     True
   """
   return Readout("optimal", kernel=kernel, spec=spec)
