@@ -32,6 +32,11 @@ The public API, by concept (each lives in one private module):
 * readout rules (:mod:`permjax.readout`): ``zero`` (the paper's),
   ``fixed``, per-n ``midpoint`` and ``optimal``, ``self_calibrated``; they
   set the ensemble size;
+* template programs (the paper's v2): :class:`Program` of
+  :class:`Template` s (:func:`addition_program`,
+  :func:`multiplication_program`, :func:`permutation_program`), the OR-rule
+  reference (:func:`run_or_rule`), :func:`execute` with a predictor such as
+  :func:`exact_mean`, and :func:`execution_ensemble_size`;
 * ensemble complexity: :func:`ensemble_size`, :func:`paper_style_bound`,
   :func:`paper_figure_bound`, :func:`worst_n`, :func:`worst_ratio`.
 
@@ -59,6 +64,12 @@ from permjax._src.gp import posterior_mean
 from permjax._src.gp import GPPrediction
 from permjax._src.gp import symmetric_gp
 from permjax._src.gp import SymmetricGP
+from permjax._src.execution import exact_mean
+from permjax._src.execution import ExactMean
+from permjax._src.execution import execute
+from permjax._src.execution import Execution
+from permjax._src.execution import execution_ensemble_size
+from permjax._src.execution import reachable_states
 from permjax._src.growth import Curve
 from permjax._src.growth import GOOD_STATUSES
 from permjax._src.growth import grow
@@ -99,6 +110,13 @@ from permjax._src.task import random_inputs
 from permjax._src.task import random_permutation
 from permjax._src.task import training_set
 from permjax._src.task import validate_permutation
+from permjax._src.templates import addition_program
+from permjax._src.templates import check_correlation
+from permjax._src.templates import multiplication_program
+from permjax._src.templates import permutation_program
+from permjax._src.templates import Program
+from permjax._src.templates import run_or_rule
+from permjax._src.templates import Template
 from permjax._src.training import fit_gd
 from permjax._src.training import fit_linearized
 from permjax._src.training import linearized_outputs
@@ -131,6 +149,10 @@ __all__ = (
     "TestSet", "UnconvergedMembersError", "GOOD_STATUSES",
     "gp_member_source", "grow", "network_member_source", "posterior_mean",
     "unique_inputs", "Readout", "readout",
+    "ExactMean", "Execution", "Program", "Template", "addition_program",
+    "check_correlation", "exact_mean", "execute", "execution_ensemble_size",
+    "multiplication_program", "permutation_program", "reachable_states",
+    "run_or_rule",
 )
 
 

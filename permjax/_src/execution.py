@@ -1,0 +1,317 @@
+"""Executing template programs with a predictor and a readout.
+
+A *predictor* maps states to the averaged network outputs on their encodings:
+``predictor(program, x) -> (B, D)`` with ``x = program.encode(states)``, plus
+an attribute ``members`` (the ensemble size its outputs average, for readouts
+that depend on it). :func:`exact_mean` is the infinite-width, infinite-
+ensemble predictor: the trained GP's mean in closed form (TEMPLATES.md §3.1),
+
+    μ_j = γ_n c1_j + β_n C_j,   γ_n = α_n − β_n,
+
+with ``n`` matched templates, ``c1_j`` of them writing bit j, ``C_j`` the
+column weight, and ``α_n, β_n`` of :func:`permjax.symmetric_gp` at
+``k = T + pad``. Ensemble predictors (GP draws, finite networks) plug into
+the same interface.
+
+:func:`execute` iterates the full step budget from initial states, reading
+bits with a :class:`permjax.Readout`, and compares every step with the OR
+rule and the final state with the plain-integer ground truth.
+:func:`execution_ensemble_size` is the program counterpart of
+:func:`permjax.ensemble_size`: the union bound over the distinct reachable
+states and all their bits of an N-member Gaussian average.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import NamedTuple
+
+import numpy as np
+from scipy import special
+
+from permjax._src import complexity
+from permjax._src import gp as gp_lib
+from permjax._src import readout as readout_lib
+from permjax._src import templates as tpl
+
+
+class ExactMean:
+  """The trained GP's mean on template inputs, closed form, float64.
+
+  Example:
+    >>> prog = tpl.addition_program(2)
+    >>> states = prog.initial_states([1], [3])
+    >>> mean = ExactMean()(prog, prog.encode(states))
+    >>> bool(np.array_equal(mean > 1e-10, prog.step(states)))
+    True
+  """
+
+  def __init__(self, kernel: str = "ntk", spec=None):
+    if kernel not in gp_lib.KERNELS:
+      raise ValueError(f"kernel must be one of {gp_lib.KERNELS}, got "
+                       f"{kernel!r}")
+    self.kernel = kernel
+    self.spec = spec
+    self.members = math.inf
+    self._cache = {}
+
+  def stats(self, k: int, n: np.ndarray):
+    """``(α_n, β_n, σ²_n)`` per row (zeros for ``n = 0``: x = 0), computed
+    once per distinct ``(k, n)``."""
+    values, inverse = np.unique(n, return_inverse=True)
+    table = np.zeros((3, len(values)))
+    for i, v in enumerate(values.tolist()):
+      if v > 0:
+        if (k, v) not in self._cache:
+          s = gp_lib.symmetric_gp(k, v, spec=self.spec, kernel=self.kernel)
+          self._cache[(k, v)] = (float(s.alpha), float(s.beta),
+                                 float(s.sigma2))
+        table[:, i] = self._cache[(k, v)]
+    return table[:, inverse.reshape(n.shape)]
+
+  def __call__(self, program: tpl.Program, x) -> np.ndarray:
+    x = np.asarray(x)
+    matched = x[:, :program.T] > 0
+    n = matched.sum(1)
+    c1 = program.writes_of(matched)
+    alpha, beta, _ = self.stats(program.k, n)
+    weights = program.column_weights()[None]
+    return (alpha - beta)[:, None] * c1 + beta[:, None] * weights
+
+
+def exact_mean(kernel: str = "ntk", spec=None) -> ExactMean:
+  """The infinite-width mean predictor (see :class:`ExactMean`).
+
+  Example:
+    >>> prog = tpl.multiplication_program(1)
+    >>> x = prog.encode(prog.initial_states([1], [1]))
+    >>> exact_mean()(prog, x).shape
+    (1, 19)
+  """
+  return ExactMean(kernel, spec)
+
+
+def read_bits(program: tpl.Program, outputs, x, readout, members=1, *,
+              fix_structural_zeros: bool = False) -> np.ndarray:
+  """Bits of the next states: the readout on rows that match a template,
+  all zeros on rows that match none (a zero input; TEMPLATES.md §5.4), and
+  the structural-zero columns forced to 0 if asked."""
+  outputs = np.asarray(outputs, np.float64)
+  bits = np.zeros(outputs.shape, bool)
+  live = np.asarray(x).any(axis=1)
+  if live.any():
+    bits[live] = readout.bits(outputs[live], np.asarray(x)[live], members)
+  if fix_structural_zeros:
+    bits[:, program.structural_zeros()] = False
+  return bits
+
+
+class Execution(NamedTuple):
+  """What :func:`execute` found.
+
+  Attributes:
+    pairs: operand pairs run.
+    steps: steps run per pair.
+    all_correct: every final result equals the ground truth.
+    matches_or_rule: every step of every pair equals the OR rule.
+    first_failure: None, or a dict (pair, step, fields that differ) of the
+      first step that left the OR rule (or of the first wrong result).
+    wrong_results: how many pairs ended with a wrong result.
+    seconds: wall time.
+  """
+  pairs: int
+  steps: int
+  all_correct: bool
+  matches_or_rule: bool
+  first_failure: dict | None
+  wrong_results: int
+  seconds: float
+
+
+def _differing_fields(program, a, b):
+  return [name for name, _ in program.fields
+          if not np.array_equal(program.field(a, name), program.field(b, name))]
+
+
+def execute(program: tpl.Program, predictor, readout=None, a=None, b=None, *,
+            fix_structural_zeros: bool = False, batch: int = 1 << 15,
+            progress: bool = False) -> Execution:
+  """Runs every operand pair (or the given ``a``, ``b``) for the whole step
+  budget with ``predictor`` and ``readout``, checking each step against the
+  OR rule and each result against the integer ground truth.
+
+  Args:
+    program: a :class:`permjax.Program`.
+    predictor: ``(program, x) -> (B, D)`` averaged outputs, with a
+      ``members`` attribute (e.g. :func:`exact_mean`).
+    readout: a :class:`permjax.Readout`; default the zero rule (ε = 1e-10).
+    a, b: operand arrays; default every pair.
+    fix_structural_zeros: force the bits no template writes to 0.
+    batch: pairs per batch (memory).
+    progress: a tqdm bar over batches on stderr.
+
+  Returns:
+    :class:`Execution`.
+
+  Example:
+    >>> prog = tpl.addition_program(3)
+    >>> run = execute(prog, exact_mean())
+    >>> run.pairs, run.all_correct, run.matches_or_rule
+    (64, True, True)
+  """
+  readout = readout_lib.zero() if readout is None else readout
+  if a is None:
+    a, b = program.all_pairs()
+  a, b = program.check_operands(a, b)
+  start = time.perf_counter()
+  first, wrong, follows = None, 0, True
+  starts = range(0, len(a), batch)
+  bar = None
+  if progress:
+    from tqdm.auto import tqdm  # pylint: disable=import-outside-toplevel
+    bar = tqdm(total=len(a), unit="pair", desc=program.name)
+  for s0 in starts:
+    sa, sb = a[s0:s0 + batch], b[s0:s0 + batch]
+    states = program.initial_states(sa, sb)
+    for step in range(1, program.steps + 1):
+      matched = program._matches(states)  # pylint: disable=protected-access
+      x = program.encode_matches(matched)
+      outputs = predictor(program, x)
+      nxt = read_bits(program, outputs, x, readout, predictor.members,
+                      fix_structural_zeros=fix_structural_zeros)
+      ref = program.writes_of(matched) > 0
+      bad = np.flatnonzero((nxt != ref).any(axis=1))
+      if bad.size:
+        follows = False
+        if first is None:
+          i = int(bad[0])
+          first = {"a": int(sa[i]), "b": int(sb[i]), "step": step,
+                   "fields": _differing_fields(program, nxt[i], ref[i])}
+      states = nxt
+    got = program.results(states)
+    want = program.ground_truth(sa, sb)
+    miss = np.flatnonzero(got != want)
+    wrong += miss.size
+    if miss.size and first is None:
+      i = int(miss[0])
+      first = {"a": int(sa[i]), "b": int(sb[i]), "step": program.steps,
+               "fields": ["result"], "got": int(got[i]), "want": int(want[i])}
+    if bar is not None:
+      bar.update(len(sa))
+  if bar is not None:
+    bar.close()
+  return Execution(len(a), program.steps, wrong == 0, follows, first, wrong,
+                   round(time.perf_counter() - start, 3))
+
+
+def reachable_states(program: tpl.Program, a=None, b=None) -> np.ndarray:
+  """The distinct states the OR rule visits from the initial states of every
+  pair (or ``a``, ``b``), including the initial ones, over the step budget;
+  ``(S, D)`` bool.
+
+  Example:
+    >>> reachable_states(tpl.addition_program(1)).astype(int).tolist()
+    [[0, 0, 0], [0, 0, 1], [0, 1, 0], [1, 0, 0], [1, 1, 0]]
+  """
+  if a is None:
+    a, b = program.all_pairs()
+  states = program.initial_states(a, b)
+  seen = [np.unique(states, axis=0)]
+  for _ in range(program.steps):
+    states = program.step(states)
+    states = np.unique(states, axis=0)
+    seen.append(states)
+  return np.unique(np.concatenate(seen), axis=0)
+
+
+def execution_ensemble_size(program: tpl.Program, readout=None, *,
+                            kernel: str = "ntk", target: float = 0.9,
+                            fix_structural_zeros: bool = False,
+                            states=None) -> int:
+  """Members for P(every bit of every reachable state right) ≥ ``target``,
+  by the union bound (Gaussian limit; TEMPLATES.md §3.5).
+
+  Over the distinct reachable states with ``n ≥ 2`` matched templates
+  (``n = 1`` states are training points, exact) and all their output bits,
+  with the N-member average 𝒩(μ, σ²_n/N) and the OR rule's bit as the truth:
+  ``Σ P(bit wrong) ≤ 1 − target``. A structural-zero bit (no template writes
+  it) has mean exactly 0: at a threshold of 0 it is a coin flip for every N
+  (the bound is then infinite and this raises), unless
+  ``fix_structural_zeros``.
+
+  Args:
+    program: the program.
+    readout: a :class:`permjax.Readout` (``zero``, ``fixed``, ``midpoint``,
+      ``optimal``; default zero).
+    kernel: the GP the members follow (``"ntk"`` or ``"nngp"``).
+    target: the probability that everything is right.
+    fix_structural_zeros: leave the structural-zero bits out (hard-wired).
+    states: the states to cover (default: every reachable state).
+
+  Returns:
+    the smallest N, an int.
+
+  Example:
+    >>> execution_ensemble_size(tpl.addition_program(2),
+    ...                         fix_structural_zeros=True)   # TEMPLATES §3.5
+    439
+  """
+  readout = readout_lib.zero() if readout is None else readout
+  if readout.rule == "self_calibrated":
+    raise ValueError("the self_calibrated readout has no analytic ensemble "
+                     "size; use midpoint or optimal")
+  delta = 1.0 - complexity._check_target(target)  # pylint: disable=protected-access
+  states = reachable_states(program) if states is None else states
+  n, c1 = program.write_counts(states)
+  truth = program.step(states)
+  live = n >= 2
+  n, c1, truth = n[live], c1[live], truth[live]
+  weights = np.broadcast_to(program.column_weights(), c1.shape)
+  keep = np.ones(c1.shape, bool)
+  if fix_structural_zeros:
+    keep &= ~program.structural_zeros()[None]
+  # Distinct (n, c1, C, truth) cells with their multiplicity.
+  cells = np.stack([np.broadcast_to(n[:, None], c1.shape)[keep], c1[keep],
+                    weights[keep], truth[keep]], axis=1)
+  if not len(cells):
+    return 1  # every reachable state is a training point: exact
+  cells, counts = np.unique(cells, axis=0, return_counts=True)
+  cn, cc1, cw, ct = (cells[:, i].astype(np.float64) for i in range(4))
+  stats = gp_lib.symmetric_gp(program.k, cn.astype(np.int64), kernel=kernel)
+  mean = (stats.alpha - stats.beta) * cc1 + stats.beta * cw
+  sign = np.where(ct > 0, 1.0, -1.0)
+  if readout.rule in ("zero", "fixed"):
+    tau_of = lambda N: np.full(mean.shape, 0.0 if readout.rule == "zero"  # pylint: disable=unnecessary-lambda-assignment
+                               else readout.tau)
+  elif readout.rule == "midpoint":
+    own = gp_lib.symmetric_gp(program.k, cn.astype(np.int64),
+                              kernel=readout.kernel, spec=readout.spec)
+    mid = (own.alpha + own.beta) / 2
+    tau_of = lambda N: mid  # pylint: disable=unnecessary-lambda-assignment
+  else:
+    tau_of = lambda N: readout_lib.optimal_threshold(  # pylint: disable=unnecessary-lambda-assignment
+        program.k, cn, N, stats)
+  margin_at = lambda N: sign * (mean - tau_of(N))  # pylint: disable=unnecessary-lambda-assignment
+  dead = margin_at(1.0) <= 0
+  if readout.rule != "optimal" and dead.any():
+    i = int(np.flatnonzero(dead)[0])
+    raise ValueError(
+        f"{program.name}: under the {readout.name} readout a reachable bit "
+        f"with n={int(cn[i])} matched templates has mean {mean[i]:.3g} on the "
+        f"wrong side of (or at) the threshold, so no ensemble size reads it "
+        f"right with high probability"
+        + ("" if fix_structural_zeros else
+           " (a structural zero? pass fix_structural_zeros=True)"))
+  log_counts = np.log(counts)
+  sigma = np.sqrt(stats.sigma2)
+  log_delta = math.log(delta)
+
+  def excess(N, _idx=None):
+    N = float(np.asarray(N).reshape(-1)[0])
+    z = margin_at(N) * math.sqrt(N) / sigma
+    total = special.logsumexp(log_counts + special.log_ndtr(-z))
+    return np.array([total - log_delta]), np.array([np.nan])
+
+  return int(complexity._smallest_n(  # pylint: disable=protected-access
+      excess, np.array([1.0]))[0])

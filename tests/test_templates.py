@@ -1,0 +1,169 @@
+"""Template programs (TEMPLATES.md): counts, the OR rule, the exact mean,
+the correlation condition, the analytic ensemble size, bad input."""
+
+import numpy as np
+import pytest
+
+import permjax
+from permjax._src import execution
+from permjax._src import templates as tpl
+
+# TEMPLATES.md §3.3: γ + C_max β at n_max (k with padding), and the first n
+# violating the condition.
+CORRELATION = {("addition", 4): (4, 0.3256), ("addition", 6): (6, 0.2402),
+               ("multiplication", 1): (4, 0.3197),
+               ("multiplication", 2): (8, 0.1873),
+               ("multiplication", 3): (12, 0.1381),
+               ("multiplication", 4): (16, 0.1118)}
+FIRST_VIOLATION_PADDED = {1: 16, 2: 24, 3: 33, 4: 41}
+# TEMPLATES.md §3.5: N for P(all right) >= 0.9, NTK, structural zeros
+# hard-wired (addition; multiplication has none).
+N_ZERO_FIXED = {("addition", 2): 439, ("addition", 3): 726,
+                ("addition", 4): 987, ("addition", 5): 1248,
+                ("addition", 6): 1513, ("multiplication", 1): 872,
+                ("multiplication", 2): 1974, ("multiplication", 3): 3066,
+                ("multiplication", 4): 4217}
+
+
+def _program(task, m):
+  return (permjax.addition_program(m) if task == "addition"
+          else permjax.multiplication_program(m))
+
+
+@pytest.mark.parametrize("m", range(1, 7))
+def test_counts_fields_and_steps(m):
+  add = permjax.addition_program(m)
+  assert (add.T, add.k, add.D, add.steps) == (4 * m, 4 * m, 3 * m, 2 * m)
+  assert add.structural_zeros().nonzero()[0].tolist() == [add.index("sum_q", 0)]
+  assert sorted(set(add.column_weights())) == ([0, 2] if m == 1 else [0, 1, 2])
+  mul = permjax.multiplication_program(m)
+  assert (mul.T, mul.k, mul.D, mul.steps) == (20 * m + 2, 21 * m + 2,
+                                              18 * m + 1, 4 * m * m + 3 * m)
+  assert mul.column_weights().max() == 3 and not mul.structural_zeros().any()
+
+
+@pytest.mark.parametrize("task, m", [("addition", m) for m in range(1, 6)]
+                         + [("multiplication", m) for m in range(1, 4)])
+def test_the_or_rule_computes_every_pair(task, m):
+  prog = _program(task, m)
+  a, b = prog.all_pairs()
+  traj = permjax.run_or_rule(prog, prog.initial_states(a, b))
+  want = a + b if task == "addition" else a * b
+  assert np.array_equal(prog.results(traj[-1]), want)
+  # The addition state is a fixed point once done (TEMPLATES §1.6).
+  if task == "addition":
+    assert np.array_equal(traj[-1], traj[-2])
+
+
+def test_permutation_program_is_the_permutation_task():
+  perm = [3, 0, 4, 1, 2]
+  prog = permjax.permutation_program(perm)
+  x, y = prog.training_set()
+  train = permjax.training_set(perm)
+  assert np.array_equal(x, train.x) and np.array_equal(y, train.y)
+  states = permjax.all_inputs(perm, normalize=False).x
+  np.testing.assert_allclose(prog.encode(states),
+                             permjax.all_inputs(perm).x, rtol=1e-15)
+  assert np.array_equal(prog.step(states), permjax.all_inputs(perm).y == 1)
+
+
+@pytest.mark.parametrize("task, m", [("addition", 3), ("multiplication", 1)])
+@pytest.mark.parametrize("backend", ["closed_form", "nt"])
+def test_exact_mean_is_the_gp_mean(task, m, backend):
+  prog = _program(task, m)
+  states = execution.reachable_states(prog)
+  rng = np.random.default_rng(0)
+  states = states[rng.choice(len(states), min(40, len(states)),
+                             replace=False)]
+  x = prog.encode(states)
+  x = x[x.any(axis=1)]
+  train_x, train_y = prog.training_set()
+  gp = permjax.gp_predict(permjax.MLPSpec(width=1), train_x, train_y, x,
+                          backend=backend)
+  np.testing.assert_allclose(permjax.exact_mean()(prog, x), gp.mean,
+                             atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize("task, m", [("addition", m) for m in range(1, 8)]
+                         + [("multiplication", m) for m in range(1, 4)])
+def test_the_exact_mean_executes_every_pair_and_step(task, m):
+  for readout in (permjax.readout.zero(), permjax.readout.midpoint()):
+    run = permjax.execute(_program(task, m), permjax.exact_mean(), readout)
+    assert run.all_correct and run.matches_or_rule, run.first_failure
+    assert run.pairs == 4 ** m
+
+
+@pytest.mark.slow
+def test_exact_mean_at_scale():
+  """The CLI's acceptance sizes: addition m = 10, multiplication m = 6."""
+  for prog in (permjax.addition_program(10),
+               permjax.multiplication_program(6)):
+    run = permjax.execute(prog, permjax.exact_mean())
+    assert run.all_correct and run.matches_or_rule
+
+
+def test_a_wrong_readout_is_caught_at_its_first_step():
+  prog = permjax.addition_program(3)
+  run = permjax.execute(prog, permjax.exact_mean(),
+                        permjax.readout.fixed(0.5))
+  assert not run.matches_or_rule and run.first_failure["step"] == 1
+  assert "sum_p" in run.first_failure["fields"] or "sum_c" in (
+      run.first_failure["fields"])
+
+
+@pytest.mark.parametrize("key", sorted(CORRELATION))
+def test_correlation_condition_matches_templates_table(key):
+  task, m = key
+  prog = _program(task, m)
+  n_max, margin = CORRELATION[key]
+  c_max = int(prog.column_weights().max())
+  assert round(float(tpl.correlation_margin(prog.k, n_max, c_max)), 4) == (
+      margin)
+  assert permjax.check_correlation(prog, n_max) > 0
+  if task == "multiplication":
+    first = FIRST_VIOLATION_PADDED[m]
+    with pytest.raises(ValueError, match=f"n={first} templates"):
+      permjax.check_correlation(prog, first)
+    # The reachable states stay within n_max = 4m matched templates.
+    n, _ = prog.write_counts(execution.reachable_states(prog))
+    assert n.max() == n_max
+
+
+@pytest.mark.parametrize("key", sorted(N_ZERO_FIXED))
+def test_analytic_execution_size_matches_templates(key):
+  prog = _program(*key)
+  got = permjax.execution_ensemble_size(prog, fix_structural_zeros=True)
+  assert abs(got / N_ZERO_FIXED[key] - 1) <= 0.03, got
+
+
+def test_structural_zeros_make_the_zero_rule_hopeless():
+  with pytest.raises(ValueError, match="structural zero"):
+    permjax.execution_ensemble_size(permjax.addition_program(3))
+  # A per-n threshold reads them (and everything) with a few members.
+  assert permjax.execution_ensemble_size(
+      permjax.addition_program(4), permjax.readout.midpoint()) <= 5
+
+
+@pytest.mark.parametrize("call, fragment", [
+    (lambda: permjax.addition_program(0), "m (bits per operand)"),
+    (lambda: permjax.multiplication_program(-2), "got -2"),
+    (lambda: permjax.addition_program(2).initial_states([4], [1]),
+     "0..3"),
+    (lambda: permjax.Program("bad", (("p", 2),), (permjax.Template(
+        "T", (("q", 0),), (), (("p", 0),)),), 1), "unknown field 'q'"),
+    (lambda: permjax.Program("bad", (("p", 2),), (permjax.Template(
+        "T", (("p", 2),), (), (("p", 0),)),), 1), "bit 2 of field 'p'"),
+    (lambda: permjax.Program("bad", (("p", 2),), (permjax.Template(
+        "T", (("p", 0),), (("p", 0),), (("p", 1),)),), 1),
+     "both 0 and 1"),
+    (lambda: permjax.addition_program(12).all_pairs(), "enumeration limit"),
+    (lambda: permjax.addition_program(2).matches(np.ones((1, 5))),
+     "D=6"),
+    (lambda: permjax.check_correlation(permjax.multiplication_program(1), 16),
+     "n=16 templates read"),
+])
+def test_bad_input_gets_one_clear_error(call, fragment):
+  with pytest.raises(ValueError) as info:
+    call()
+  assert fragment in str(info.value), str(info.value)
+  assert len(str(info.value).splitlines()) == 1
