@@ -16,7 +16,8 @@ def test_every_notebook_is_collected():
   names = [os.path.basename(p) for p in NOTEBOOKS]
   assert names == ["01_ntk_and_sign_features.py", "02_figure1.py",
                    "03_ensemble_complexity.py",
-                   "04_finite_vs_infinite_width.py"]
+                   "04_finite_vs_infinite_width.py",
+                   "05_template_tasks.py"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=os.path.basename)

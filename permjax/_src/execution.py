@@ -92,6 +92,52 @@ def exact_mean(kernel: str = "ntk", spec=None) -> ExactMean:
   return ExactMean(kernel, spec)
 
 
+class NTReferenceMean:
+  """The reference predictor: neural-tangents' ``nt.predict``, one state at
+  a time, float64 — the way the authors' validators compute the NTK mean
+  (``opallab/binary_algos``, ``validation/validate_*.py``). Slow; it checks
+  :class:`ExactMean` and is the baseline of ``benchmarks/templates_speed.py``.
+
+  Example:
+    >>> prog = tpl.addition_program(2)
+    >>> x = prog.encode(prog.initial_states([1, 2], [3, 1]))
+    >>> ref = NTReferenceMean()(prog, x)
+    >>> bool(np.allclose(ref, ExactMean()(prog, x), atol=1e-12))
+    True
+  """
+
+  def __init__(self, kernel: str = "ntk"):
+    if kernel not in gp_lib.KERNELS:
+      raise ValueError(f"kernel must be one of {gp_lib.KERNELS}, got "
+                       f"{kernel!r}")
+    self.kernel = kernel
+    self.members = math.inf
+    self._fns = {}
+
+  def _predict_fn(self, program):
+    import jax  # pylint: disable=import-outside-toplevel
+    from permjax._src.models import MLPSpec  # pylint: disable=import-outside-toplevel
+    from permjax._src.nt_compat import nt  # pylint: disable=import-outside-toplevel
+    if program.name not in self._fns:
+      x_train, y_train = program.training_set()
+      kernel_fn = MLPSpec(width=1).nt_triple(program.D).kernel_fn
+      with jax.enable_x64(True):
+        self._fns[program.name] = nt.predict.gradient_descent_mse_ensemble(
+            kernel_fn, x_train, y_train, diag_reg=0.0)
+    return self._fns[program.name]
+
+  def __call__(self, program: tpl.Program, x) -> np.ndarray:
+    import jax  # pylint: disable=import-outside-toplevel
+    predict_fn = self._predict_fn(program)
+    out = np.zeros((len(x), program.D))
+    with jax.enable_x64(True):
+      for i, row in enumerate(np.asarray(x, np.float64)):
+        if row.any():
+          out[i] = np.asarray(predict_fn(x_test=row[None], get=self.kernel,
+                                         compute_cov=True).mean)[0]
+    return out
+
+
 def read_bits(program: tpl.Program, outputs, x, readout, members=1, *,
               fix_structural_zeros: bool = False) -> np.ndarray:
   """Bits of the next states: the readout on rows that match a template,
