@@ -172,5 +172,5 @@ def test_wrong_sign_spec_is_reported():
   with pytest.raises(ValueError, match="wrong side of the threshold for n=2 ones"):
     permjax.ensemble_size(5, spec=big_bias)
   odd = permjax.MLPSpec(width=1, activation="erf")
-  with pytest.raises(ValueError, match="wrong sign"):
+  with pytest.raises(ValueError, match="wrong side of the threshold for some n"):
     permjax.ensemble_size(5, spec=odd, scope="all")
