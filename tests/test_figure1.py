@@ -110,11 +110,18 @@ RESUME_ARGS = ["--config", "smoke", "--regimes", "gp,ntk", "--k_values", "4",
                "--delta_curves", "0.001", "--num_test", "300"]
 
 
-def test_killed_run_resumes_to_identical_results(tmp_path):
-  full = tmp_path / "full"
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+  """The records of an uninterrupted run of RESUME_ARGS (shared by the
+  kill-and-resume tests of one worker)."""
+  full = tmp_path_factory.mktemp("full")
   done = subprocess.run(CLI + RESUME_ARGS + ["--workdir", str(full)],
                         capture_output=True, text=True, timeout=900)
   assert done.returncode == 0, done.stderr[-2000:]
+  return _records(full)
+
+
+def test_killed_run_resumes_to_identical_results(tmp_path, uninterrupted):
   cut = tmp_path / "cut"
   proc = subprocess.Popen(CLI + RESUME_ARGS + ["--workdir", str(cut)],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -139,7 +146,7 @@ def test_killed_run_resumes_to_identical_results(tmp_path):
   def strip(records):
     return sorted((json.dumps({k: v for k, v in r.items() if k != "seconds"},
                               sort_keys=True) for r in records))
-  assert strip(_records(cut)) == strip(_records(full))
+  assert strip(_records(cut)) == strip(uninterrupted)
   assert not list((cut / "checkpoints").glob("*"))
 
 
@@ -338,16 +345,11 @@ CRASH = os.path.join(os.path.dirname(__file__), "scripts", "crash_at.py")
 
 @pytest.mark.parametrize("mode, count", [("append", 2), ("save", 3)])
 def test_kill_mid_append_or_mid_save_resumes_to_identical_records(
-    tmp_path, mode, count):
+    tmp_path, mode, count, uninterrupted):
   """Deterministic kills: half a JSONL line on disk, or an orbax save cut
   before its atomic rename; the rerun repairs and resumes, and the records
   are the uninterrupted run's, line for line."""
   module = ["-m", "permjax.experiments.figure1"]
-  full = tmp_path / "full"
-  done = subprocess.run([sys.executable, "-m", "permjax.experiments.figure1"]
-                        + RESUME_ARGS + ["--workdir", str(full)],
-                        capture_output=True, text=True, timeout=900)
-  assert done.returncode == 0, done.stderr[-2000:]
   cut = tmp_path / "cut"
   killed = subprocess.run([sys.executable, CRASH, mode, str(count)] + module
                           + RESUME_ARGS + ["--workdir", str(cut)],
@@ -364,7 +366,7 @@ def test_kill_mid_append_or_mid_save_resumes_to_identical_records(
     return [json.dumps({k: v for k, v in r.items() if k != "seconds"},
                        sort_keys=True) for r in records]
   order = lambda rs: sorted(rs, key=lambda r: (r["regime"], r["k"], r["seed"]))
-  assert strip(order(_records(cut))) == strip(order(_records(full)))
+  assert strip(order(_records(cut))) == strip(order(uninterrupted))
   text = (cut / "results.jsonl").read_text()
   assert text.endswith("\n") and len(text.splitlines()) == 4
   assert not list((cut / "checkpoints").glob("*"))
