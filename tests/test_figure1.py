@@ -243,17 +243,24 @@ def test_smoke_records_match_the_golden_set(tmp_path):
 
 def test_committed_tables_regenerate_byte_identical(tmp_path):
   from permjax.experiments import records
-  folder = os.path.join(REPO, "experiments", "figure1")
-  with open(os.path.join(folder, "config.json")) as f:
-    config = exp.config_from_record(json.load(f)["config"])
-  assert config.gp_kernel == "ntk" and config.train.solver == "cg"
-  results = exp.load_results(folder)
-  records.write_csv(str(tmp_path / "summary.csv"),
-                    exp.summarize(results, config))
-  records.write_csv(str(tmp_path / "analytic.csv"), exp.analytic_table(config))
-  for name in ("summary.csv", "analytic.csv"):
-    with open(os.path.join(folder, name), "rb") as f:
-      assert (tmp_path / name).read_bytes() == f.read(), name
+  folders = sorted(glob.glob(os.path.join(REPO, "experiments", "figure1*",
+                                          "summary.csv")))
+  assert len(folders) >= 2, folders  # zero, and the per-n readouts
+  for summary in folders:
+    folder = os.path.dirname(summary)
+    with open(os.path.join(folder, "config.json")) as f:
+      config = exp.config_from_record(json.load(f)["config"])
+    assert config.gp_kernel == "ntk" and config.train.solver == "cg"
+    results = exp.load_results(folder)
+    assert {r["readout"]["rule"] for r in results} == {
+        config.readout.split(":")[0]}
+    records.write_csv(str(tmp_path / "summary.csv"),
+                      exp.summarize(results, config))
+    records.write_csv(str(tmp_path / "analytic.csv"),
+                      exp.analytic_table(config))
+    for name in ("summary.csv", "analytic.csv"):
+      with open(os.path.join(folder, name), "rb") as f:
+        assert (tmp_path / name).read_bytes() == f.read(), (folder, name)
   table = os.path.join(REPO, "experiments", "all_inputs", "table.py")
   folders = sorted(p for p in glob.glob(os.path.join(
       REPO, "experiments", "all_inputs", "*", "all_inputs.md")))
