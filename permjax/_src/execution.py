@@ -327,17 +327,14 @@ def execution_ensemble_size(program: tpl.Program, readout=None, *,
   stats = gp_lib.symmetric_gp(program.k, cn.astype(np.int64), kernel=kernel)
   mean = (stats.alpha - stats.beta) * cc1 + stats.beta * cw
   sign = np.where(ct > 0, 1.0, -1.0)
-  if readout.rule in ("zero", "fixed"):
-    tau_of = lambda N: np.full(mean.shape, 0.0 if readout.rule == "zero"  # pylint: disable=unnecessary-lambda-assignment
-                               else readout.tau)
-  elif readout.rule == "midpoint":
-    own = gp_lib.symmetric_gp(program.k, cn.astype(np.int64),
-                              kernel=readout.kernel, spec=readout.spec)
-    mid = (own.alpha + own.beta) / 2
-    tau_of = lambda N: mid  # pylint: disable=unnecessary-lambda-assignment
-  else:
-    tau_of = lambda N: readout_lib.optimal_threshold(  # pylint: disable=unnecessary-lambda-assignment
-        program.k, cn, N, stats)
+  # The same thresholds as ensemble_size (the per-n rules with n = the
+  # number of matched templates, k = T + pad).
+  tau = complexity._threshold(readout, program.k, cn, stats, kernel, None)  # pylint: disable=protected-access
+
+  def tau_of(N):
+    if isinstance(tau, str):  # "optimal": it depends on N
+      return readout_lib.optimal_threshold(program.k, cn, N, stats)
+    return tau
   margin_at = lambda N: sign * (mean - tau_of(N))  # pylint: disable=unnecessary-lambda-assignment
   dead = margin_at(1.0) <= 0
   if readout.rule != "optimal" and dead.any():
