@@ -37,6 +37,11 @@ The public API, by concept (each lives in one private module):
   :func:`multiplication_program`, :func:`permutation_program`), the OR-rule
   reference (:func:`run_or_rule`), :func:`execute` with a predictor such as
   :func:`exact_mean`, and :func:`execution_ensemble_size`;
+* ensembles executing programs: :func:`program_test_set` (the encodings the
+  ideal runs visit), :func:`execution_rule`, :func:`grow_execution` (per-rule
+  fraction of pairs exact against N, first errors; :class:`ExecutionCheckpoint`),
+  and N-member predictors :func:`gp_ensemble_mean`,
+  :func:`network_ensemble_mean` (:class:`EnsembleMean`);
 * ensemble complexity: :func:`ensemble_size`, :func:`paper_style_bound`,
   :func:`paper_figure_bound`, :func:`worst_n`, :func:`worst_ratio`.
 
@@ -71,6 +76,18 @@ from permjax._src.execution import Execution
 from permjax._src.execution import execution_ensemble_size
 from permjax._src.execution import reachable_states
 from permjax._src.growth import Curve
+from permjax._src.program_ensembles import EnsembleMean
+from permjax._src.program_ensembles import execution_rule
+from permjax._src.program_ensembles import ExecutionCheckpoint
+from permjax._src.program_ensembles import ExecutionCurves
+from permjax._src.program_ensembles import ExecutionRule
+from permjax._src.program_ensembles import ExecutionState
+from permjax._src.program_ensembles import gp_ensemble_mean
+from permjax._src.program_ensembles import grow_execution
+from permjax._src.program_ensembles import margin_threshold
+from permjax._src.program_ensembles import network_ensemble_mean
+from permjax._src.program_ensembles import program_test_set
+from permjax._src.program_ensembles import ProgramTestSet
 from permjax._src.growth import GOOD_STATUSES
 from permjax._src.growth import grow
 from permjax._src.growth import GrowthCheckpoint
@@ -153,6 +170,10 @@ __all__ = (
     "check_correlation", "exact_mean", "execute", "execution_ensemble_size",
     "multiplication_program", "permutation_program", "reachable_states",
     "run_or_rule",
+    "EnsembleMean", "ExecutionCheckpoint", "ExecutionCurves", "ExecutionRule",
+    "ExecutionState", "ProgramTestSet", "execution_rule", "gp_ensemble_mean",
+    "grow_execution", "margin_threshold", "network_ensemble_mean",
+    "program_test_set",
 )
 
 

@@ -159,12 +159,16 @@ class Execution(NamedTuple):
   Attributes:
     pairs: operand pairs run.
     steps: steps run per pair.
-    all_correct: every final result equals the ground truth.
+    all_correct: every final result equals the ground truth (with
+      ``until_first_error``: every pair followed the OR rule to the end).
     matches_or_rule: every step of every pair equals the OR rule.
     first_failure: None, or a dict (pair, step, fields that differ) of the
       first step that left the OR rule (or of the first wrong result).
-    wrong_results: how many pairs ended with a wrong result.
+    wrong_results: how many pairs ended with a wrong result (with
+      ``until_first_error``: how many left the OR rule; they are not run on).
     seconds: wall time.
+    failed_pairs: pairs that left the OR rule at some step or ended with a
+      wrong result.
   """
   pairs: int
   steps: int
@@ -173,6 +177,7 @@ class Execution(NamedTuple):
   first_failure: dict | None
   wrong_results: int
   seconds: float
+  failed_pairs: int = 0
 
 
 def _differing_fields(program, a, b):
@@ -180,9 +185,48 @@ def _differing_fields(program, a, b):
           if not np.array_equal(program.field(a, name), program.field(b, name))]
 
 
+def _run_batch(program, predictor, readout, sa, sb, fix_structural_zeros,
+               until_first_error):
+  """Runs one batch of pairs; returns (first failure, wrong results, failed
+  per pair, whether some step left the OR rule)."""
+  states = program.initial_states(sa, sb)
+  left = np.zeros(len(sa), bool)
+  first = None
+  deviated = False
+  for step in range(1, program.steps + 1):
+    run = np.flatnonzero(~left) if until_first_error else np.arange(len(sa))
+    if not run.size:
+      break
+    matched = program._matches(states[run])  # pylint: disable=protected-access
+    x = program.encode_matches(matched)
+    outputs = predictor(program, x)
+    nxt = read_bits(program, outputs, x, readout, predictor.members,
+                    fix_structural_zeros=fix_structural_zeros)
+    ref = program.writes_of(matched) > 0
+    bad = np.flatnonzero((nxt != ref).any(axis=1))
+    if bad.size and first is None:
+      i, j = int(run[bad[0]]), int(bad[0])
+      first = {"a": int(sa[i]), "b": int(sb[i]), "step": step,
+               "fields": _differing_fields(program, nxt[j], ref[j])}
+    left[run[bad]] = True
+    deviated |= bool(bad.size)
+    states[run] = nxt
+  if until_first_error:
+    return first, int(left.sum()), left, deviated
+  got = program.results(states)
+  want = program.ground_truth(sa, sb)
+  miss = np.flatnonzero(got != want)
+  if miss.size and first is None:
+    i = int(miss[0])
+    first = {"a": int(sa[i]), "b": int(sb[i]), "step": program.steps,
+             "fields": ["result"], "got": int(got[i]), "want": int(want[i])}
+  left[miss] = True
+  return first, int(miss.size), left, deviated
+
+
 def execute(program: tpl.Program, predictor, readout=None, a=None, b=None, *,
-            fix_structural_zeros: bool = False, batch: int = 1 << 15,
-            progress: bool = False) -> Execution:
+            fix_structural_zeros: bool = False, until_first_error: bool = False,
+            batch: int = 1 << 15, progress: bool = False) -> Execution:
   """Runs every operand pair (or the given ``a``, ``b``) for the whole step
   budget with ``predictor`` and ``readout``, checking each step against the
   OR rule and each result against the integer ground truth.
@@ -190,10 +234,14 @@ def execute(program: tpl.Program, predictor, readout=None, a=None, b=None, *,
   Args:
     program: a :class:`permjax.Program`.
     predictor: ``(program, x) -> (B, D)`` averaged outputs, with a
-      ``members`` attribute (e.g. :func:`exact_mean`).
+      ``members`` attribute (e.g. :func:`exact_mean`, or an ensemble's
+      :func:`permjax.gp_ensemble_mean`).
     readout: a :class:`permjax.Readout`; default the zero rule (ε = 1e-10).
     a, b: operand arrays; default every pair.
     fix_structural_zeros: force the bits no template writes to 0.
+    until_first_error: stop running a pair at its first step off the OR rule
+      (it has failed; an ensemble predictor is only defined on the ideal
+      trajectories).
     batch: pairs per batch (memory).
     progress: a tqdm bar over batches on stderr.
 
@@ -211,44 +259,26 @@ def execute(program: tpl.Program, predictor, readout=None, a=None, b=None, *,
     a, b = program.all_pairs()
   a, b = program.check_operands(a, b)
   start = time.perf_counter()
-  first, wrong, follows = None, 0, True
-  starts = range(0, len(a), batch)
+  first, wrong, failed, deviated = None, 0, 0, False
   bar = None
   if progress:
     from tqdm.auto import tqdm  # pylint: disable=import-outside-toplevel
     bar = tqdm(total=len(a), unit="pair", desc=program.name)
-  for s0 in starts:
+  for s0 in range(0, len(a), batch):
     sa, sb = a[s0:s0 + batch], b[s0:s0 + batch]
-    states = program.initial_states(sa, sb)
-    for step in range(1, program.steps + 1):
-      matched = program._matches(states)  # pylint: disable=protected-access
-      x = program.encode_matches(matched)
-      outputs = predictor(program, x)
-      nxt = read_bits(program, outputs, x, readout, predictor.members,
-                      fix_structural_zeros=fix_structural_zeros)
-      ref = program.writes_of(matched) > 0
-      bad = np.flatnonzero((nxt != ref).any(axis=1))
-      if bad.size:
-        follows = False
-        if first is None:
-          i = int(bad[0])
-          first = {"a": int(sa[i]), "b": int(sb[i]), "step": step,
-                   "fields": _differing_fields(program, nxt[i], ref[i])}
-      states = nxt
-    got = program.results(states)
-    want = program.ground_truth(sa, sb)
-    miss = np.flatnonzero(got != want)
-    wrong += miss.size
-    if miss.size and first is None:
-      i = int(miss[0])
-      first = {"a": int(sa[i]), "b": int(sb[i]), "step": program.steps,
-               "fields": ["result"], "got": int(got[i]), "want": int(want[i])}
+    got_first, got_wrong, left, got_deviated = _run_batch(
+        program, predictor, readout, sa, sb, fix_structural_zeros,
+        until_first_error)
+    first = got_first if first is None else first
+    wrong += got_wrong
+    failed += int(left.sum())
+    deviated |= got_deviated
     if bar is not None:
       bar.update(len(sa))
   if bar is not None:
     bar.close()
-  return Execution(len(a), program.steps, wrong == 0, follows, first, wrong,
-                   round(time.perf_counter() - start, 3))
+  return Execution(len(a), program.steps, wrong == 0, not deviated,
+                   first, wrong, round(time.perf_counter() - start, 3), failed)
 
 
 def reachable_states(program: tpl.Program, a=None, b=None) -> np.ndarray:

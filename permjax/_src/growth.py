@@ -185,7 +185,7 @@ def empty_state(test: TestSet) -> GrowthState:
 
 
 def _check_unconverged(state: GrowthState, limit: float | None) -> None:
-  bad = state.unconverged()
+  bad = int(np.sum(~np.isin(state.status, GOOD_STATUSES)))
   if limit is None or bad <= limit * state.members:
     return
   kinds, counts = np.unique(state.status[~np.isin(state.status,

@@ -126,7 +126,16 @@ def gp_member_source(spec: MLPSpec, kernel: str, train: Examples,
     pred = gp_lib.gp_predict(spec, train.x, train.y, x_test,
                              backend="closed_form", kernel=kernel)
     evals, evecs = np.linalg.eigh(pred.cov)
-    args = (pred.mean, evecs * np.sqrt(np.maximum(evals, 0.0)))
+    root = evecs * np.sqrt(np.maximum(evals, 0.0))
+    # A test input that is a training input is known exactly (posterior
+    # variance 0): its draws are its target, not target ± rounding noise
+    # (which a threshold of 1e-10 would read as coin flips).
+    at_train = _training_rows(np.asarray(train.x, np.float64), x_test)
+    mean = np.array(pred.mean, np.float64)
+    hit = at_train >= 0
+    mean[hit] = np.asarray(train.y, np.float64)[at_train[hit]]
+    root[hit] = 0.0
+    args = (mean, root)
     draws = _gp_draws(devices)
   else:
     mean, rows, layers, cov_fn = _symmetric_setup(spec, kernel, train, x_test)
@@ -144,6 +153,12 @@ def gp_member_source(spec: MLPSpec, kernel: str, train: Examples,
                    np.full(len(ids), "exact"), np.full(len(ids), np.nan))
   return MemberSource(draw, {"source": "gp", "kernel": kernel,
                              "sampler": sampler, "dtype": "float64"})
+
+
+def _training_rows(x_train: np.ndarray, x_test: np.ndarray) -> np.ndarray:
+  """Per test row, the index of an identical training row, or -1."""
+  where = {row.tobytes(): i for i, row in enumerate(x_train)}
+  return np.array([where.get(row.tobytes(), -1) for row in x_test], np.int64)
 
 
 def _sharded(devices, local, n_shared):

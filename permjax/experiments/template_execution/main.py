@@ -1,7 +1,13 @@
-"""Template programs executed exactly by the NTK mean.
+"""Template programs executed exactly: by the NTK mean, and by ensembles.
 
 ``python -m permjax.experiments.template_execution validate --task addition
---m 1:10 [--task multiplication --m 1:6] [--workdir DIR]``.
+--m 1:10 [--task multiplication --m 1:6] [--workdir DIR]``: the exact mean
+on every pair.
+
+``python -m permjax.experiments.template_execution ensembles [--config
+PRESET] [--workdir DIR] [--field value ...]``: GP draws and finite networks
+executing every pair, members grown until every pair is exact (presets
+smoke, default, paper, widths).
 """
 
 from __future__ import annotations
@@ -12,12 +18,42 @@ import sys
 from collections.abc import Sequence
 
 from permjax.experiments import config as config_lib
+from permjax.experiments import cpu
+from permjax.experiments.template_execution import ensembles
 from permjax.experiments.template_execution import run
 
 
+def _ensembles(argv: Sequence[str]) -> int:
+  config, args = config_lib.parse(
+      argv, ensembles.Config, ensembles.PRESETS,
+      "ensembles executing addition and multiplication",
+      extra_flags={"--accept_unconverged": (
+          "record growths whose members did not all converge (more than "
+          f"{ensembles.MAX_UNCONVERGED:g} of them are refused by default)")})
+  cpu.use_all_cpu_cores()
+  workdir = args.workdir or os.path.join("runs", "template_ensembles",
+                                         config.name)
+  try:
+    paths = ensembles.run(config, workdir, overwrite=args.overwrite,
+                          accept_unconverged=args.accept_unconverged)
+  except (ValueError, ensembles.ExperimentError) as err:
+    print(f"error: {err}", file=sys.stderr)
+    return 2
+  with open(paths["table"]) as f:
+    print(f.read())
+  for name, path in paths.items():
+    print(f"{name}: {os.path.abspath(path)}")
+  return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+  argv = list(sys.argv[1:] if argv is None else argv)
+  if argv and argv[0] == "ensembles":
+    return _ensembles(argv[1:])
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   sub = parser.add_subparsers(dest="command", required=True)
+  sub.add_parser("ensembles", help="ensembles executing every pair (see "
+                 "'ensembles --help')")
   val = sub.add_parser("validate", help="exact-mean validation, every pair")
   val.add_argument("--task", action="append", choices=run.TASKS,
                    required=True, help="repeat with its own --m")

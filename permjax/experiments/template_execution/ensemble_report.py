@@ -1,0 +1,160 @@
+"""Tables and figures of the ensemble experiment, from its records only."""
+
+from __future__ import annotations
+
+import collections
+
+import numpy as np
+
+_TASK_SHORT = {"addition": "add", "multiplication": "mul"}
+
+
+def _median(values):
+  values = [v for v in values if v is not None]
+  return None if not values else float(np.median(values))
+
+
+def summarize(records: list[dict]) -> list[dict]:
+  """One row per (task, m, source, width, rule): over seeds, the median first
+  N with 90%, 99.9% and all pairs exact, how many seeds reached all pairs,
+  and the union bound (P(all pairs exact) >= 0.9)."""
+  groups = collections.defaultdict(list)
+  for r in records:
+    for rule in r["rules"]:
+      groups[(r["task"], r["m"], r["source"], r["width"], rule)].append(r)
+  rows = []
+  for (task, m, source, width, rule), recs in sorted(groups.items()):
+    first = recs[0]
+    out = [x["rules"][rule] for x in recs]
+    rows.append({
+        "task": task, "m": m, "source": source, "kernel": first["kernel"],
+        "width": width or None,
+        "trainer": first["member_source"].get("trainer", "gp-posterior"),
+        "rule": rule,
+        "readout": out[0]["readout"]["name"] + (
+            " + structural zeros fixed"
+            if out[0]["readout"]["fix_structural_zeros"] else ""),
+        "pairs_run": first["pairs_run"], "pairs_total": first["pairs_total"],
+        "encodings": first["encodings"], "seeds": len(recs),
+        "reached_all": sum(o["reached"] for o in out),
+        "N_90": _median([o["n_at"]["0.9"] for o in out]),
+        "N_999": _median([o["n_at"]["0.999"] for o in out]),
+        "N_all": _median([o["n_at"]["1.0"] for o in out]),
+        "members_grown": max(x["members"] for x in recs),
+        "final_accuracy": float(np.median([o["final_accuracy"] for o in out])),
+        "bound_N90": out[0]["bound_N90"],
+        "git_commit": first.get("git_commit"),
+    })
+  return rows
+
+
+def _fmt(v):
+  if v is None:
+    return "—"
+  return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def markdown(rows: list[dict]) -> str:
+  """The summary as a markdown table (N: first N over the pairs run; "—":
+  not reached within the members grown)."""
+  head = ("| task | m | source | width | rule | pairs run | N 90% | N 99.9% | "
+          "N all | union bound (P≥0.9) | reached (seeds) | members grown | "
+          "final accuracy |")
+  lines = [head, "|" + " --- |" * 13]
+  for r in rows:
+    pairs = (f"{r['pairs_run']:,}" if r["pairs_run"] == r["pairs_total"]
+             else f"{r['pairs_run']:,} of {r['pairs_total']:,}")
+    lines.append(
+        f"| {r['task']} | {r['m']} | {r['source']} | {_fmt(r['width'])} | "
+        f"{r['readout']} | {pairs} | {_fmt(r['N_90'])} | {_fmt(r['N_999'])} | "
+        f"{_fmt(r['N_all'])} | {_fmt(r['bound_N90'])} | "
+        f"{r['reached_all']}/{r['seeds']} | {r['members_grown']} | "
+        f"{r['final_accuracy']:.4f} |")
+  return "\n".join(lines) + "\n"
+
+
+def _plt():
+  import matplotlib  # pylint: disable=import-outside-toplevel
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+  return plt
+
+
+_COLORS = {"gp": "C0", "ntk": "C2", "standard": "C3"}
+_MARKERS = {"zero_fixed": "o", "margin": "s", "midpoint": "^",
+            "optimal": "D", "zero": "x"}
+
+
+def plot_members_vs_m(path: str, rows: list[dict]) -> None:
+  """N for all pairs against m, per task (panels), source (colour) and rule
+  (marker), with each rule's union bound dashed (for the gp source's
+  kernel)."""
+  plt = _plt()
+  tasks = sorted({r["task"] for r in rows})
+  fig, axes = plt.subplots(1, len(tasks), figsize=(6 * len(tasks), 4.5),
+                           squeeze=False)
+  for ax, task in zip(axes[0], tasks):
+    sel = [r for r in rows if r["task"] == task]
+    widths = sorted({r["width"] for r in sel if r["width"]})
+    width = widths[-1] if widths else None
+    keys = sorted({(r["source"], r["rule"]) for r in sel})
+    for source, rule in keys:
+      pts = sorted((r["m"], r["N_all"]) for r in sel
+                   if r["source"] == source and r["rule"] == rule
+                   and r["width"] in (None, width) and r["N_all"])
+      if pts:
+        ax.plot(*zip(*pts), marker=_MARKERS.get(rule, "."),
+                color=_COLORS[source], label=f"{source} · {rule}")
+      if source == "gp":
+        bound = sorted((r["m"], r["bound_N90"]) for r in sel
+                       if r["source"] == source and r["rule"] == rule
+                       and r["bound_N90"])
+        if bound:
+          ax.plot(*zip(*bound), ls="--", color="0.5",
+                  marker=_MARKERS.get(rule, "."), mfc="none",
+                  label=f"union bound · {rule}")
+    ax.set_yscale("log")
+    ax.set_xlabel("operand bits m")
+    ax.set_ylabel("members until every pair executes exactly")
+    ax.set_title(f"{task} (finite width {width})")
+    ax.legend(fontsize=7)
+  fig.tight_layout()
+  fig.savefig(path, dpi=120)
+  plt.close(fig)
+
+
+def plot_members_vs_width(path: str, rows: list[dict]) -> None:
+  """N for all pairs against width per (task, m) panel, finite sources and
+  rules, with the gp source's N as a horizontal line."""
+  plt = _plt()
+  panels = sorted({(r["task"], r["m"]) for r in rows})
+  fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5),
+                           squeeze=False)
+  for ax, (task, m) in zip(axes[0], panels):
+    sel = [r for r in rows if (r["task"], r["m"]) == (task, m)]
+    for source, rule in sorted({(r["source"], r["rule"]) for r in sel}):
+      mine = [r for r in sel if r["source"] == source and r["rule"] == rule]
+      if source == "gp":
+        if mine[0]["N_all"]:
+          ax.axhline(mine[0]["N_all"], color=_COLORS["gp"], lw=0.8,
+                     ls=":", label=f"gp · {rule}")
+        continue
+      pts = sorted((r["width"], r["N_all"]) for r in mine if r["N_all"])
+      if pts:
+        ax.plot(*zip(*pts), marker=_MARKERS.get(rule, "."),
+                color=_COLORS[source], label=f"{source} · {rule}")
+      miss = sorted((r["width"], r["members_grown"]) for r in mine
+                    if not r["N_all"])
+      if miss:
+        ax.plot(*zip(*miss), ls="none", marker="^", mfc="none",
+                color=_COLORS[source])
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("hidden width")
+    ax.set_ylabel("members until every pair executes exactly")
+    ax.set_title(f"{_TASK_SHORT[task]} m = {m} (open ▲: not reached, "
+                 f"members grown)")
+    ax.legend(fontsize=7)
+  fig.tight_layout()
+  fig.savefig(path, dpi=120)
+  plt.close(fig)
