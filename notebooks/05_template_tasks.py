@@ -134,3 +134,97 @@ for task, m in [("addition", m) for m in range(2, 5 if SMALL else 7)] + [
                       permjax.readout.optimal())]
   print(f"{task:14s} {m:2d} {row[0]:11d} {row[1]:9d} {row[2]:8d}")
   assert row[1] <= 10 < row[0]
+
+# %% [markdown]
+# ## Ensembles executing the programs
+#
+# What a practitioner has is a finite ensemble: N members drawn from the GP
+# posterior (the infinite-width counterpart, drawn jointly over every encoding
+# the runs visit) or N trained networks. One trained ensemble serves every
+# operand pair and every step. A pair executes *exactly* when every bit of
+# every step equals the OR rule; since a run follows the ideal trajectory
+# until its first error, the members are evaluated once, on the encodings of
+# the ideal runs (`permjax.program_test_set`), and `permjax.grow_execution`
+# grows one ensemble while every readout rule reads the same running
+# average.
+
+# %%
+import jax
+
+prog = permjax.addition_program(3 if SMALL else 4)
+test = permjax.program_test_set(prog)
+train = permjax.Examples(*prog.training_set())
+rules = {name: permjax.execution_rule(name, prog)
+         for name in ("zero_fixed", "margin", "midpoint")}
+gp = permjax.grow_execution(
+    permjax.gp_member_source(permjax.MLPSpec(width=1), "ntk", train, test.x,
+                             jax.random.key(0), sampler="dense"),
+    prog, test, rules, max_members=2048, chunk=128)
+nets = permjax.grow_execution(
+    permjax.network_member_source(permjax.MLPSpec(width=512), train, test.x,
+                                  jax.random.key(1),
+                                  permjax.TrainConfig(max_steps=20_000, tol=1e-7)),
+    prog, test, rules, max_members=64, chunk=32)
+bound = {name: permjax.execution_ensemble_size(
+    prog, rule.readout, fix_structural_zeros=rule.fix_structural_zeros)
+    for name, rule in rules.items()}
+
+fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), sharey=True)
+for ax, curves, title in ((axes[0], gp, "GP draws (NTK)"),
+                          (axes[1], nets, "finite nets, NTK param., width 512")):
+  for name in rules:
+    acc = curves.accuracy[name]
+    ax.plot(np.arange(1, len(acc) + 1), acc, label=name)
+  ax.set_xscale("log")
+  ax.set_xlabel("members N")
+  ax.set_title(f"{prog.name}: {title}")
+  ax.grid(alpha=0.3)
+axes[0].set_ylabel("fraction of pairs executed exactly")
+axes[0].legend()
+plt.show()
+print(f"{'rule':11s} {'gp N(all)':>10s} {'union bound':>12s} {'nets N(all)':>12s}")
+for name in rules:
+  print(f"{name:11s} {gp.n_at[name][1.0]!s:>10s} {bound[name]:12d} "
+        f"{nets.n_at[name][1.0]!s:>12s}")
+# The GP's measured N sits at or below the union bound; the margin rules need
+# a handful of members, from both sources.
+assert gp.n_at["zero_fixed"][1.0] <= bound["zero_fixed"]
+assert max(gp.n_at["margin"][1.0], nets.n_at["margin"][1.0]) <= 8
+
+# %% [markdown]
+# Under the zero rule the finite ensemble never gets there: at states that
+# match a single template (training inputs), a 0-bit's GP mean and variance
+# are exactly 0, but a trained network carries its training residual, and the
+# N-member average of residuals has a random sign for every N
+# (TEMPLATES.md §5.3). The first errors say so: by the number of matched
+# templates at the first wrong step,
+
+# %%
+last = [e for e in nets.first_errors if e["rule"] == "zero_fixed"][-1]
+print(f"after {last['members']} members: {last['failing_pairs']} pairs fail; "
+      f"first wrong step matched n templates: {last['by_n']}")
+assert last["failing_pairs"] > 0 and "1" in last["by_n"]
+
+# %% [markdown]
+# The committed run (`python -m permjax.experiments.template_execution
+# ensembles --config default`, addition m = 2..8, multiplication m = 1..4,
+# three sources; `--config widths` for the width sweep) is in
+# `experiments/template_ensembles/`.
+
+# %%
+import os
+
+from permjax.experiments import records as records_lib
+from permjax.experiments.template_execution import ensemble_report
+
+folder = os.path.join(os.path.dirname(os.path.dirname(permjax.__file__)),
+                      "experiments", "template_ensembles", "default")
+recs = records_lib.load_results(folder)
+if recs:
+  rows = ensemble_report.summarize(recs)
+  print(ensemble_report.markdown([r for r in rows if r["rule"] != "midpoint"]))
+  margin = [r for r in rows if r["rule"] == "margin"]
+  assert all(r["reached_all"] == r["seeds"] for r in margin)
+else:
+  print("no committed results next to this permjax (not an editable install)")
+  assert not os.path.isdir(folder)

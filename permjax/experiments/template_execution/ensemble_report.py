@@ -43,7 +43,7 @@ def summarize(records: list[dict]) -> list[dict]:
         "members_grown": max(x["members"] for x in recs),
         "final_accuracy": float(np.median([o["final_accuracy"] for o in out])),
         "bound_N90": out[0]["bound_N90"],
-        "git_commit": first.get("git_commit"),
+        "git": first.get("git"),
     })
   return rows
 
