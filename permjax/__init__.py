@@ -37,6 +37,11 @@ The public API, by concept (each lives in one private module):
   :func:`multiplication_program`, :func:`permutation_program`), the OR-rule
   reference (:func:`run_or_rule`), :func:`execute` with a predictor such as
   :func:`exact_mean`, and :func:`execution_ensemble_size`;
+* SBN (permjax's own construction, not the paper's): :class:`SBNMachine`,
+  :func:`sbn_program` (the machine as a template program),
+  :func:`sbn_interpret` (the plain-integer reference),
+  :func:`sbn_program_named` (``sbn_instruction``, ``sbn_loop``,
+  ``sbn_idioms``);
 * ensembles executing programs: :func:`program_test_set` (the encodings the
   ideal runs visit), :func:`execution_rule`, :func:`grow_execution` (per-rule
   fraction of pairs exact against N, first errors; :class:`ExecutionCheckpoint`),
@@ -76,6 +81,10 @@ from permjax._src.execution import Execution
 from permjax._src.execution import execution_ensemble_size
 from permjax._src.execution import reachable_states
 from permjax._src.growth import Curve
+from permjax._src.sbn import SBNMachine
+from permjax._src.sbn import interpret as sbn_interpret
+from permjax._src.sbn import program_named as sbn_program_named
+from permjax._src.sbn import sbn_program
 from permjax._src.program_ensembles import EnsembleMean
 from permjax._src.program_ensembles import execution_rule
 from permjax._src.program_ensembles import ExecutionCheckpoint
@@ -173,7 +182,8 @@ __all__ = (
     "EnsembleMean", "ExecutionCheckpoint", "ExecutionCurves", "ExecutionRule",
     "ExecutionState", "ProgramTestSet", "execution_rule", "gp_ensemble_mean",
     "grow_execution", "margin_threshold", "network_ensemble_mean",
-    "program_test_set",
+    "program_test_set", "SBNMachine", "sbn_interpret", "sbn_program",
+    "sbn_program_named",
 )
 
 

@@ -452,8 +452,25 @@ def _resolve_lr(probe, key, plan: _Plan, config) -> tuple[float, float]:
   """
   if config.trainer != "gd":
     return float("nan"), float("nan")
-  lr_max = float(jnp.min(probe(key, jnp.arange(4), plan.xt, plan.yt)))
+  cache_key = (probe, np.asarray(jax.random.key_data(key)).tobytes(),
+               _digest_of(plan.xt), _digest_of(plan.yt))
+  if cache_key not in _LR_MAX:
+    _LR_MAX[cache_key] = float(jnp.min(probe(key, jnp.arange(4), plan.xt,
+                                             plan.yt)))
+  lr_max = _LR_MAX[cache_key]
   return config.step_size(lr_max), lr_max
+
+
+#: Largest stable steps already probed, per (compiled probe, key, data): a
+#: growth that trains chunk by chunk probes once.
+_LR_MAX: dict = {}
+
+
+def _digest_of(a) -> str:
+  if a is None:
+    return "none"
+  arr = np.asarray(a)
+  return hashlib.sha256(arr.tobytes() + str(arr.shape).encode()).hexdigest()
 
 
 def _run_chunks(run, sharded, key, lr, todo, plan: _Plan, bar=None):

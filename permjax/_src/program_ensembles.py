@@ -313,7 +313,8 @@ def grow_execution(source: growth.Source, program: tpl.Program,
                    chunk: int, state: ExecutionState | None = None,
                    on_chunk: Callable[[ExecutionState], None] | None = None,
                    on_progress: Callable[[int, dict], None] | None = None,
-                   max_unconverged: float | None = None) -> ExecutionCurves:
+                   max_unconverged: float | None = None,
+                   memory_budget: int = 1 << 29) -> ExecutionCurves:
   """Grows one ensemble until every rule has executed every pair exactly.
 
   All rules read the same running average of the same members, so one
@@ -335,6 +336,7 @@ def grow_execution(source: growth.Source, program: tpl.Program,
     on_progress: called with (members, {rule: accuracy}).
     max_unconverged: largest accepted fraction of members whose status is
       outside :data:`permjax.GOOD_STATUSES` (None accepts any).
+    memory_budget: bytes of member outputs per call (caps ``chunk``).
 
   Returns:
     :class:`ExecutionCurves`.
@@ -368,6 +370,9 @@ def grow_execution(source: growth.Source, program: tpl.Program,
                for r in range(len(names))) if s.members else False
 
   record_at = [1 << i for i in range(max(1, max_members).bit_length())]
+  # Members per call: at most ``chunk``, and at most what fits in
+  # ``memory_budget`` bytes of float64 outputs.
+  chunk = max(1, min(chunk, memory_budget // max(1, 8 * test.truth.size)))
   while not done(state) and state.members < max_members:
     take = _next_take(state.members, chunk, max_members)
     ids = np.arange(state.members, state.members + take)

@@ -72,6 +72,9 @@ class Program:
       0/1), the initial-state builder.
     result: ``states -> (B,)`` integers, the result reader.
     truth: ``(a, b) -> (B,)`` integers, the plain-integer ground truth.
+    inputs: ``() -> (a, b)``, the program's inputs when they are not every
+      pair of ``operand_bits``-bit numbers (e.g. the inputs a loop halts on
+      within its step budget); :meth:`all_pairs` returns them.
 
   Raises:
     ValueError: a template names an unknown field or an out-of-range bit,
@@ -87,6 +90,7 @@ class Program:
   initial: Callable | None = None
   result: Callable | None = None
   truth: Callable | None = None
+  inputs: Callable | None = None
 
   def __post_init__(self):
     names = [f for f, _ in self.fields]
@@ -260,8 +264,11 @@ class Program:
 
   def all_pairs(self, max_pairs: int = MAX_ENUMERATION
                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Every operand pair ``(a, b)``, ``a`` major; refuses above
-    ``max_pairs``."""
+    """Every operand pair ``(a, b)``, ``a`` major (or the program's own
+    ``inputs``); refuses above ``max_pairs``."""
+    if self.inputs is not None:
+      a, b = self.inputs()
+      return self.check_operands(a, b)
     count = 1 << (2 * self.operand_bits)
     if count > max_pairs:
       raise ValueError(f"{self.name}: {count:,} operand pairs exceed the "

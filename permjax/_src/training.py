@@ -212,10 +212,46 @@ def max_stable_lr(spec: MLPSpec, params, x_train, y_train, loss: str,
     True
   """
   _check_loss(loss)
-  theta = training_ntk_matrix(spec, params, x_train, in_dim)
-  lam = jnp.linalg.eigvalsh(theta)[-1]
+  n = in_dim if x_train is None else x_train.shape[0]
+  if n * y_train.shape[-1] <= DENSE_NTK_LIMIT:
+    theta = training_ntk_matrix(spec, params, x_train, in_dim)
+    lam = jnp.linalg.eigvalsh(theta)[-1]
+  else:
+    lam = _top_ntk_eigenvalue(spec, params, x_train, y_train, in_dim)
   c = LOSSES[loss] / y_train.size
   return 1.0 / (c * lam)
+
+
+#: Above this many (example, output) pairs :func:`max_stable_lr` finds
+#: ``λ_max`` matrix-free (power iteration on ``J Jᵀ``) instead of forming
+#: the empirical NTK and its spectrum (``O((n·out)³)``).
+DENSE_NTK_LIMIT = 2048
+#: Power iterations of the matrix-free path.
+POWER_ITERATIONS = 300
+
+
+def _top_ntk_eigenvalue(spec, params, x_train, y_train, in_dim):
+  """``λ_max(Θ̂)`` with ``Θ̂ = J Jᵀ`` (``J`` = output Jacobian on the
+  training set), by power iteration with ``u ↦ J (Jᵀ u)`` (one VJP and one
+  JVP per step); the Rayleigh quotient of the last iterate (≤ ``λ_max``,
+  converging from below; the GD step is a fraction of ``1/λ``, and
+  divergence is detected by the trainer)."""
+  dtype = jax.tree.leaves(params)[0].dtype
+  model = _model(spec, y_train, dtype)
+  f = lambda p: model.apply(p, x_train, in_dim)  # pylint: disable=unnecessary-lambda-assignment
+  out, vjp = jax.vjp(f, params)
+  u = jnp.ones_like(out) + 0.01 * jnp.sin(
+      jnp.arange(out.size, dtype=out.dtype)).reshape(out.shape)
+
+  def ntk_vp(v):
+    (g,) = vjp(v)
+    return jax.jvp(f, (params,), (g,))[1]
+
+  def body(_, u):
+    w = ntk_vp(u)
+    return w / jnp.linalg.norm(w)
+  u = jax.lax.fori_loop(0, POWER_ITERATIONS, body, u / jnp.linalg.norm(u))
+  return jnp.vdot(u, ntk_vp(u)) / jnp.vdot(u, u)
 
 
 def fit_gd(spec: MLPSpec, params, x_train, y_train, lr, config: TrainConfig,

@@ -31,6 +31,7 @@ import numpy as np
 import permjax
 from permjax._src import execution
 from permjax._src import program_ensembles as pe
+from permjax._src import sbn
 from permjax.experiments import config as config_lib
 from permjax.experiments import provenance
 from permjax.experiments import records as records_lib
@@ -59,6 +60,8 @@ class Config:
     tasks: ``addition`` and/or ``multiplication``.
     addition_m: operand widths of addition.
     multiplication_m: operand widths of multiplication.
+    sbn_instruction_m, sbn_loop_m, sbn_idioms_m: word widths of the SBN
+      programs (permjax's own construction, :mod:`permjax._src.sbn`).
     sources: member sources, a subset of ``("gp", "ntk", "standard")``.
     rules: readout rules read side by side (:func:`permjax.execution_rule`):
       ``zero`` (the authors' 1e-10), ``zero_fixed`` (that, structural zeros
@@ -80,15 +83,18 @@ class Config:
   tasks: tuple[str, ...] = ("addition", "multiplication")
   addition_m: tuple[int, ...] = (2, 3, 4, 5, 6, 7, 8)
   multiplication_m: tuple[int, ...] = (1, 2, 3, 4)
+  sbn_instruction_m: tuple[int, ...] = (3,)
+  sbn_loop_m: tuple[int, ...] = (4,)
+  sbn_idioms_m: tuple[int, ...] = (3,)
   sources: tuple[str, ...] = SOURCES
   rules: tuple[str, ...] = ("zero_fixed", "margin", "midpoint")
   gp_kernel: str = "ntk"
   widths: tuple[int, ...] = (1024,)
   seeds: int = 1
-  max_members: int = 256
+  max_members: int = 64
   gp_max_members: int = 4096
   chunk: int = 64
-  gp_max_states: int = 4096
+  gp_max_states: int = 6000
   train: permjax.TrainConfig = DEFAULT_TRAIN
   seed_offset: int = 0
 
@@ -99,13 +105,15 @@ class Config:
                        f"{list(validation.TASKS)}")
     for task in self.tasks:
       ms = self.ms(task)
-      small = [m for m in ms if m < 1 or (task == "addition" and m < 2)]
+      low = 2 if task in ("addition",) + sbn.PROGRAMS else 1
+      small = [m for m in ms if m < low]
       if small or not ms:
-        raise ValueError(f"{task}_m must list widths >= "
-                         f"{2 if task == 'addition' else 1}, got {list(ms)}")
+        raise ValueError(f"{self.field_of(task)} must list widths >= {low}, "
+                         f"got {list(ms)}")
       big = [m for m in ms if m > validation.ANALYTIC_MAX_M[task]]
       if big:
-        raise ValueError(f"{task}_m={big} is above the largest m whose "
+        raise ValueError(f"{self.field_of(task)}={big} (for {task}) is above "
+                         f"the largest m whose "
                          f"reachable states are enumerated "
                          f"({validation.ANALYTIC_MAX_M[task]})")
     bad = [s for s in self.sources if s not in SOURCES]
@@ -127,8 +135,13 @@ class Config:
       raise ValueError(f"widths must list integers >= 1, got "
                        f"{list(self.widths)}")
 
+  @staticmethod
+  def field_of(task: str) -> str:
+    """The config field holding a task's widths."""
+    return f"{task}_m"
+
   def ms(self, task: str) -> tuple[int, ...]:
-    return self.addition_m if task == "addition" else self.multiplication_m
+    return getattr(self, self.field_of(task))
 
   def kernel(self, source: str) -> str:
     """The GP a source's members follow: NTK for NTK-parameterized nets,
@@ -180,15 +193,22 @@ def widths() -> Config:
                 max_members=512, gp_max_members=4096)
 
 
+def sbn_preset() -> Config:
+  """The SBN programs: one instruction on every memory of 4 words of 3 bits,
+  the multiplication loop (w = 4, every input) and the add/copy idioms
+  (w = 3, every input); three sources, width 1024."""
+  return Config(name="sbn", tasks=sbn.PROGRAMS)
+
+
 PRESETS = {"smoke": smoke, "default": default, "paper": paper,
-           "widths": widths}
+           "widths": widths, "sbn": sbn_preset}
 
 
 def unit_key(task: str, m: int, source: str, width: int, seed: int):
   """The member key of one growth (``fold_in`` of its coordinates)."""
   key = jax.random.key(20251203)
   for value in (validation.TASKS.index(task), m, SOURCES.index(source), width,
-                seed):
+                seed):  # (SBN tasks were appended to TASKS: old keys kept)
     key = jax.random.fold_in(key, value)
   return key
 
@@ -253,6 +273,7 @@ def run_one(config: Config, task: str, m: int, source: str, width: int,
   else:
     a, b = program.all_pairs()
     test = pe.program_test_set(program, a, b)
+  program.ground_truth(a, b)  # every input halts within the budget
   rules = {name: pe.execution_rule(name, program, kernel)
            for name in config.rules}
   start = time.perf_counter()
@@ -305,7 +326,7 @@ def run_one(config: Config, task: str, m: int, source: str, width: int,
       "task": task, "m": m, "source": source, "width": width, "seed": seed,
       "kernel": kernel, "T": program.T, "k": program.k, "D": program.D,
       "steps": program.steps,
-      "pairs_total": 1 << (2 * program.operand_bits),
+      "pairs_total": int(len(program.all_pairs()[0])),
       "pairs_run": int(len(a)), "encodings": int(len(test.x)),
       "member_source": info, "members": int(curves.members),
       "rules": per_rule, "first_errors": curves.first_errors,

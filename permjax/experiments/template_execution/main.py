@@ -68,9 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ms = {t: list(config_lib._parse_int_list(m))  # pylint: disable=protected-access
           for t, m in zip(args.task, args.m)}
     for task, values in ms.items():
-      bad = [m for m in values if m < 1]
+      bad = [m for m in values if m < run.MIN_M[task]]
       if bad or not values:
-        raise ValueError(f"--m for {task} must list integers >= 1, got "
+        raise ValueError(f"--m for {task} must list integers >= "
+                         f"{run.MIN_M[task]}, got "
                          f"{values}")
     paths = run.validate(args.task, ms, args.workdir)
   except ValueError as err:

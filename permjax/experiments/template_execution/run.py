@@ -18,21 +18,29 @@ import numpy as np
 
 import permjax
 from permjax._src import execution
+from permjax._src import sbn
 from permjax._src import templates
 from permjax.experiments import provenance
 from permjax.experiments import records as records_lib
 
-TASKS = ("addition", "multiplication")
-#: Largest m whose reachable states the analytic sizes enumerate.
-ANALYTIC_MAX_M = {"addition": 8, "multiplication": 4}
+TASKS = ("addition", "multiplication") + sbn.PROGRAMS
+#: Largest m whose reachable states the analytic sizes enumerate (for the
+#: SBN programs m is the word width w).
+ANALYTIC_MAX_M = {"addition": 8, "multiplication": 4, "sbn_instruction": 4,
+                  "sbn_loop": 4, "sbn_idioms": 4}
+#: Smallest m of each task.
+MIN_M = {"addition": 1, "multiplication": 1, "sbn_instruction": 2,
+         "sbn_loop": 2, "sbn_idioms": 2}
 
 
 def program_of(task: str, m: int) -> templates.Program:
-  """The program of a task name and operand width."""
+  """The program of a task name and operand width (word width for SBN)."""
   if task == "addition":
     return templates.addition_program(m)
   if task == "multiplication":
     return templates.multiplication_program(m)
+  if task in sbn.PROGRAMS:
+    return sbn.program_named(task, m)
   raise ValueError(f"task must be one of {TASKS}, got {task!r}")
 
 

@@ -1,0 +1,483 @@
+"""SBN (Subtract and Branch if Negative) as a template program.
+
+**permjax's own construction** — the v2 paper names SBN as its fourth task,
+but its SBN field layout, templates and bound are not public
+(TEMPLATES.md §2.4). This one is built from the same primitives as addition
+and multiplication: keep templates, the §2.2 adder, a one-hot timer and
+flags, and it runs under the same OR rule, encoding and predictors.
+
+Semantics of ``SBN a, b, c`` on ``W`` words of ``w`` bits (two's
+complement): ``M[a] ← M[a] − M[b]``; if the result is negative ``PC ← c``,
+else ``PC ← PC + 1``. The program (``L`` triples) is a ROM: it lives in the
+templates, the memory and the program counter in the state. Address ``L``
+is *halt*: a jump there, or falling off the end, stops the machine, whose
+state is then a fixed point.
+
+Subtraction without a carry-in: ``X − Y = ~(~X + Y)`` (mod ``2^w``), so the
+fetch loads ``p = ~M[a]`` (a template per bit that fires when the memory
+bit is 0) and ``q = M[b]``, the adder adds, and the write-back stores
+``~p``. The result is negative iff its top bit is 1, i.e. iff ``p[w-1] = 0``
+after the add.
+
+One instruction, ``2w + 2`` steps::
+
+   step:   1          2 … 2w+1                    2w+2
+   phase:  FETCH      ADD (timer t0 … t_{2w-1})   WRITE-BACK + BRANCH
+   flags:  fetch=1    add=1, one timer bit        wb=1, we[a]=1
+   does:   p ← ~M[a]  p,c,q ← p⊕q, p∧q, c≪1       M[a] ← ~p
+           q ← M[b]   (last tick: wb, we[a])      PC ← c if p[w-1]=0 else PC+1
+           add, t0                                fetch (next instruction)
+
+Fields (``D = W·w + W + L + 5w + 4``): ``m0 … m{W-1}`` (the words, LSB
+first), ``pc`` (one-hot, ``L + 1`` slots, slot ``L`` = halt), ``fetch``,
+``add``, ``timer`` (``2w``, one-hot), ``wb``, ``we`` (``W`` write enables),
+``p``, ``q``, ``c`` (the adder, ``w`` each).
+
+Template families (``T = 2Ww + 2wL + 6w + 4L + 3``):
+
+======================  =====  ============================================
+family                  count  condition → writes
+======================  =====  ============================================
+K(j, i) keep memory     W·w    m_j[i]=1, we[j]=0 → m_j[i]
+WB(j, i) write back     W·w    we[j]=1, p[i]=0 → m_j[i]
+FA(l, i) fetch ~M[a_l]  w·L    pc[l]=1, fetch=1, m_{a_l}[i]=0 → p[i]
+FB(l, i) fetch M[b_l]   w·L    pc[l]=1, fetch=1, m_{b_l}[i]=1 → q[i]
+S start                 1      fetch=1, pc[L]=0 → add, timer[0]
+A1, A2, A3 (i) adder    3w     add=1 and §2.2's conditions → p[i], p[i], c[i]
+A4(i) carry move        w − 1  c[i]=1 → q[i+1] (the top carry is dropped)
+AK keep add             1      add=1, timer[2w-1]=0 → add
+TT(e) timer tick        2w − 1 timer[e]=1 → timer[e+1]
+TE timer end            1      timer[2w-1]=1 → wb
+EN(l) enable            L      pc[l]=1, timer[2w-1]=1 → we[a_l]
+PK(l) keep pc           L + 1  pc[l]=1, wb=0 → pc[l]; pc[L]=1 → pc[L]
+BN(l) branch            L      pc[l]=1, wb=1, p[w-1]=0 → pc[c_l]
+BP(l) next              L      pc[l]=1, wb=1, p[w-1]=1 → pc[l+1]
+NX next fetch           1      wb=1 → fetch
+======================  =====  ============================================
+
+Inputs are memory images: the integer ``Σ_j M[j] 2^{jw}`` split into two
+operands ``a`` (low ``⌈W·w/2⌉`` bits) and ``b`` (high), so :class:`Program`'s
+pair interface carries them; the result is the final memory image.
+
+Correlation (TEMPLATES.md §3.3): a state matches at most ``n_bound = W·w +
+2w + 4`` templates (every memory bit fires at most one of K, WB; the phases
+are exclusive) and a column is written by at most ``C_max`` templates (the
+largest column weight; ``p[i]`` alone takes ``L + 2``), so the construction
+pads the training set with ``pad`` all-zero rows, the smallest for which
+``γ_n + C_max β_n ≥`` :data:`MIN_MARGIN` at ``n_bound`` (``k = T + pad``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from permjax._src import templates as tpl
+
+#: The worst 1-bit's exact mean that padding guarantees (TEMPLATES §3.3).
+MIN_MARGIN = 0.05
+
+
+def _check_int(name, value, low, high=None):
+  if (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+      or value < low or (high is not None and value > high)):
+    bound = f">= {low}" if high is None else f"in {low}..{high}"
+    raise ValueError(f"{name} must be an integer {bound}, got {value!r}")
+  return int(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class SBNMachine:
+  """A memory of ``words`` words of ``width`` bits and an SBN program.
+
+  Attributes:
+    words: W, words of memory.
+    width: w, bits per word (two's complement).
+    code: ``((a, b, c), ...)``: ``M[a] ← M[a] − M[b]``, jump to ``c`` if
+      negative; ``c = len(code)`` is halt.
+    name: a label.
+  """
+  words: int
+  width: int
+  code: tuple
+  name: str = "sbn"
+
+  def __post_init__(self):
+    _check_int("words", self.words, 1)
+    _check_int("width", self.width, 2)
+    code = tuple(tuple(t) for t in self.code)
+    if not code:
+      raise ValueError("an SBN program needs at least one instruction")
+    for l, ins in enumerate(code):
+      if len(ins) != 3:
+        raise ValueError(f"instruction {l} must be a triple (a, b, c), got "
+                         f"{ins!r}")
+      a, b, c = ins
+      for what, v in (("a", a), ("b", b)):
+        if (isinstance(v, bool) or not isinstance(v, (int, np.integer))
+            or not 0 <= v < self.words):
+          raise ValueError(f"instruction {l}: address {what}={v!r} is outside "
+                           f"the memory (0..{self.words - 1})")
+      if (isinstance(c, bool) or not isinstance(c, (int, np.integer))
+          or not 0 <= c <= len(code)):
+        raise ValueError(f"instruction {l}: jump target c={c!r} is outside "
+                         f"the program (0..{len(code)}, {len(code)} = halt)")
+    object.__setattr__(self, "code", tuple(tuple(int(v) for v in t)
+                                           for t in code))
+
+  @property
+  def halt(self) -> int:
+    """The halt address, ``L``."""
+    return len(self.code)
+
+  @property
+  def steps_per_instruction(self) -> int:
+    return 2 * self.width + 2
+
+  def check_words(self, memory) -> np.ndarray:
+    """``(B, W)`` signed words → unsigned ``w``-bit patterns; raises naming a
+    word that does not fit."""
+    mem = np.asarray(memory)
+    if mem.ndim != 2 or mem.shape[1] != self.words:
+      raise ValueError(f"memory must be (batch, W={self.words}) words, got "
+                       f"shape {mem.shape}")
+    if not np.issubdtype(mem.dtype, np.integer):
+      raise ValueError(f"memory words must be integers, got {mem.dtype}")
+    low, high = -(1 << (self.width - 1)), (1 << (self.width - 1)) - 1
+    bad = np.argwhere((mem < low) | (mem > high))
+    if bad.size:
+      r, j = bad[0]
+      raise ValueError(f"memory word M[{j}]={int(mem[r, j])} (input {r}) does "
+                       f"not fit in w={self.width} bits two's complement "
+                       f"({low}..{high})")
+    return mem.astype(np.int64) % (1 << self.width)
+
+
+def signed(values, width: int) -> np.ndarray:
+  """Unsigned ``width``-bit patterns as two's-complement integers."""
+  v = np.asarray(values, np.int64)
+  return np.where(v >= 1 << (width - 1), v - (1 << width), v)
+
+
+def interpret(machine: SBNMachine, memory, max_instructions: int):
+  """The reference interpreter (plain integers), over a batch of memories.
+
+  Args:
+    machine: the machine.
+    memory: ``(B, W)`` signed words.
+    max_instructions: the budget; every input must halt within it.
+
+  Returns:
+    ``(final memory (B, W) signed, instructions executed (B,))``.
+
+  Raises:
+    ValueError: an input does not halt within ``max_instructions``.
+
+  Example:
+    >>> add = SBNMachine(3, 4, ((2, 1, 1), (0, 2, 2)))   # Z -= y; x -= Z
+    >>> interpret(add, [[3, 2, 0]], 4)[0].tolist()
+    [[5, 2, -2]]
+  """
+  mem = machine.check_words(memory).copy()
+  _check_int("max_instructions", max_instructions, 1)
+  top = 1 << machine.width
+  pc = np.zeros(len(mem), np.int64)
+  count = np.zeros(len(mem), np.int64)
+  rows = np.arange(len(mem))
+  for _ in range(max_instructions):
+    live = pc < machine.halt
+    if not live.any():
+      break
+    for l, (a, b, c) in enumerate(machine.code):
+      sel = rows[live & (pc == l)]
+      if not sel.size:
+        continue
+      r = (mem[sel, a] - mem[sel, b]) % top
+      mem[sel, a] = r
+      pc[sel] = np.where(r >= top // 2, c, l + 1)
+      count[sel] += 1
+  stuck = np.flatnonzero(pc < machine.halt)
+  if stuck.size:
+    i = int(stuck[0])
+    raise ValueError(
+        f"{machine.name}: input {i} (memory {signed(machine.check_words(memory)[i], machine.width).tolist()}) "
+        f"does not halt within the step budget of {max_instructions} "
+        f"instructions ({stuck.size} input(s) do not)")
+  return signed(mem, machine.width), count
+
+
+def to_operands(machine: SBNMachine, memory) -> tuple[np.ndarray, np.ndarray]:
+  """``(B, W)`` signed words → the program's operands ``(a, b)``."""
+  mem = machine.check_words(memory)
+  image = (mem << (machine.width * np.arange(machine.words))).sum(axis=1)
+  half = _half(machine)
+  return image & ((1 << half) - 1), image >> half
+
+
+def _half(machine: SBNMachine) -> int:
+  """Bits of the low operand: ``⌈W·w / 2⌉``."""
+  return (machine.words * machine.width + 1) // 2
+
+
+def from_operands(machine: SBNMachine, a, b) -> np.ndarray:
+  """The inverse of :func:`to_operands`: ``(B, W)`` signed words; raises
+  for an image wider than the memory."""
+  half = _half(machine)
+  image = np.asarray(a, np.int64) | (np.asarray(b, np.int64) << half)
+  over = np.flatnonzero(image >> (machine.words * machine.width))
+  if over.size:
+    raise ValueError(f"{machine.name}: operands ({int(np.asarray(a)[over[0]])}"
+                     f", {int(np.asarray(b)[over[0]])}) form a memory image "
+                     f"wider than W·w = {machine.words * machine.width} bits")
+  shifts = machine.width * np.arange(machine.words)
+  mem = (image[:, None] >> shifts) & ((1 << machine.width) - 1)
+  return signed(mem, machine.width)
+
+
+def templates_of(machine: SBNMachine) -> tuple:
+  """Every template of the machine (see the module docstring)."""
+  W, w, L = machine.words, machine.width, machine.halt  # pylint: disable=invalid-name
+  E = 2 * w - 1  # pylint: disable=invalid-name
+  m = lambda j: f"m{j}"  # pylint: disable=unnecessary-lambda-assignment
+  out = []
+  for j in range(W):
+    for i in range(w):
+      out.append(tpl.Template(f"K({j},{i})", ((m(j), i),), (("we", j),),
+                              ((m(j), i),)))
+      out.append(tpl.Template(f"WB({j},{i})", (("we", j),), (("p", i),),
+                              ((m(j), i),)))
+  for l, (a, b, _) in enumerate(machine.code):
+    for i in range(w):
+      out.append(tpl.Template(f"FA({l},{i})", (("pc", l), ("fetch", 0)),
+                              ((m(a), i),), (("p", i),)))
+      out.append(tpl.Template(f"FB({l},{i})", (("pc", l), ("fetch", 0),
+                                               (m(b), i)), (), (("q", i),)))
+  out.append(tpl.Template("S", (("fetch", 0),), (("pc", L),),
+                          (("add", 0), ("timer", 0))))
+  for i in range(w):
+    out += [tpl.Template(f"A1({i})", (("add", 0), ("q", i)), (("p", i),),
+                         (("p", i),)),
+            tpl.Template(f"A2({i})", (("add", 0), ("p", i)), (("q", i),),
+                         (("p", i),)),
+            tpl.Template(f"A3({i})", (("add", 0), ("p", i), ("q", i)), (),
+                         (("c", i),))]
+    if i < w - 1:
+      out.append(tpl.Template(f"A4({i})", (("c", i),), (), (("q", i + 1),)))
+  out.append(tpl.Template("AK", (("add", 0),), (("timer", E),),
+                          (("add", 0),)))
+  for e in range(E):
+    out.append(tpl.Template(f"TT({e})", (("timer", e),), (),
+                            (("timer", e + 1),)))
+  out.append(tpl.Template("TE", (("timer", E),), (), (("wb", 0),)))
+  for l, (a, _, _) in enumerate(machine.code):
+    out.append(tpl.Template(f"EN({l})", (("pc", l), ("timer", E)), (),
+                            (("we", a),)))
+  for l in range(L):
+    out.append(tpl.Template(f"PK({l})", (("pc", l),), (("wb", 0),),
+                            (("pc", l),)))
+  out.append(tpl.Template(f"PK({L})", (("pc", L),), (), (("pc", L),)))
+  for l, (_, _, c) in enumerate(machine.code):
+    out.append(tpl.Template(f"BN({l})", (("pc", l), ("wb", 0)),
+                            (("p", w - 1),), (("pc", c),)))
+    out.append(tpl.Template(f"BP({l})", (("pc", l), ("wb", 0),
+                                         ("p", w - 1)), (), (("pc", l + 1),)))
+  out.append(tpl.Template("NX", (("wb", 0),), (), (("fetch", 0),)))
+  return tuple(out)
+
+
+def fields_of(machine: SBNMachine) -> tuple:
+  W, w, L = machine.words, machine.width, machine.halt  # pylint: disable=invalid-name
+  return (tuple((f"m{j}", w) for j in range(W))
+          + (("pc", L + 1), ("fetch", 1), ("add", 1), ("timer", 2 * w),
+             ("wb", 1), ("we", W), ("p", w), ("q", w), ("c", w)))
+
+
+def n_bound(machine: SBNMachine) -> int:
+  """An upper bound on the templates any state of the machine matches."""
+  return machine.words * machine.width + 2 * machine.width + 4
+
+
+def auto_pad(machine: SBNMachine, T: int, c_max: int) -> int:  # pylint: disable=invalid-name
+  """The smallest padding with ``γ_n + C_max β_n ≥ MIN_MARGIN`` at
+  ``n = n_bound`` (``k = T + pad``)."""
+  n = n_bound(machine)
+  pad, step = 0, 1
+  while tpl.correlation_margin(T + pad, n, c_max) < MIN_MARGIN:
+    pad += step
+    step *= 2
+  low = pad - step // 2 if step > 1 else 0
+  while low < pad:  # bisect back to the smallest
+    mid = (low + pad) // 2
+    if tpl.correlation_margin(T + mid, n, c_max) >= MIN_MARGIN:
+      pad = mid
+    else:
+      low = mid + 1
+  return pad
+
+
+def sbn_program(machine: SBNMachine, max_instructions: int, *, inputs=None,
+                pad: int | str = "auto") -> tpl.Program:
+  """The machine as a :class:`permjax.Program`.
+
+  Args:
+    machine: the :class:`SBNMachine`.
+    max_instructions: the budget; the step budget is ``max_instructions ·
+      (2w + 2)`` and every input must halt within it (checked by the ground
+      truth, which raises otherwise).
+    inputs: ``(B, W)`` signed initial memories the program is run on
+      (:meth:`Program.all_pairs`); default every memory image.
+    pad: all-zero training rows, or ``"auto"`` (:func:`auto_pad`).
+
+  Returns:
+    a :class:`Program`: operands are memory images (:func:`to_operands`),
+    results the final memory image.
+
+  Example:
+    >>> clear = SBNMachine(2, 4, ((0, 0, 1),))     # M[0] ← 0
+    >>> prog = sbn_program(clear, 1)
+    >>> prog.T, prog.D, prog.steps
+    (55, 35, 10)
+    >>> a, b = to_operands(clear, [[5, -3]])
+    >>> prog.results(run_or_rule_final(prog, a, b)) == prog.ground_truth(a, b)
+    array([ True])
+  """
+  _check_int("max_instructions", max_instructions, 1)
+  fields = fields_of(machine)
+  temps = templates_of(machine)
+  W, w = machine.words, machine.width  # pylint: disable=invalid-name
+  width = sum(f for _, f in fields)
+  half = _half(machine)
+  pc0 = W * w
+  if inputs is None and (W * w) % 2:
+    raise ValueError(f"{machine.name}: with an odd number of memory bits "
+                     f"(W·w = {W * w}) not every operand pair is a memory "
+                     f"image; pass the inputs")
+
+  def initial(a, b):
+    mem = from_operands(machine, a, b) % (1 << w)
+    states = np.zeros((len(mem), width), np.int64)
+    for j in range(W):
+      states[:, j * w:(j + 1) * w] = (mem[:, j:j + 1] >> np.arange(w)) & 1
+    states[:, pc0] = 1  # PC = 0
+    states[:, pc0 + machine.halt + 1] = 1  # fetch
+    return states
+
+  def result(states):
+    bits = np.asarray(states, np.int64)[:, :W * w]
+    return (bits << np.arange(W * w)).sum(axis=1)
+
+  def truth(a, b):
+    final, _ = interpret(machine, from_operands(machine, a, b),
+                         max_instructions)
+    x, y = to_operands(machine, final)
+    return x | (y << half)
+
+  given = None
+  if inputs is not None:
+    ops = to_operands(machine, inputs)
+    given = lambda: ops  # pylint: disable=unnecessary-lambda-assignment
+  draft = tpl.Program(f"{machine.name}(W={W},w={w},L={machine.halt})", fields,
+                      temps, max_instructions * machine.steps_per_instruction,
+                      operand_bits=half, initial=initial, result=result,
+                      truth=truth, inputs=given)
+  if pad == "auto":
+    pad = auto_pad(machine, draft.T, int(draft.column_weights().max()))
+  return dataclasses.replace(draft, pad=pad)
+
+
+def run_or_rule_final(program: tpl.Program, a, b) -> np.ndarray:
+  """The OR rule's final states from operands ``(a, b)`` (whole budget)."""
+  return tpl.run_or_rule(program, program.initial_states(a, b))[-1]
+
+
+# --- programs -----------------------------------------------------------------
+
+#: The SBN programs of the experiments, by name: ``w -> Program``.
+PROGRAMS = ("sbn_instruction", "sbn_loop", "sbn_idioms")
+
+
+def instruction_program(w: int = 4) -> tpl.Program:
+  """One instruction, ``SBN 0, 1, halt``, on every memory of 4 words of
+  ``w`` bits (``2^{4w}`` inputs), followed by a marker ``SBN 3, 3, halt``
+  that runs only if the first did not branch, so the branch shows in the
+  final memory (``M[3]`` cleared iff ``M[0] − M[1] ≥ 0``).
+
+  Example:
+    >>> instruction_program(2).all_pairs()[0].shape
+    (256,)
+  """
+  w = _check_int("w", w, 2)
+  machine = SBNMachine(4, w, ((0, 1, 2), (3, 3, 2)), name="sbn_instruction")
+  return sbn_program(machine, 2)
+
+
+def loop_program(w: int = 4) -> tpl.Program:
+  """Multiplication by repeated subtraction, a loop run to halt: memory
+  ``[n, y, acc, one, Z]``::
+
+    0: SBN n, one, halt     n ← n − 1; stop once n < 0
+    1: SBN acc, y, 2        acc ← acc − y
+    2: SBN Z, Z, 3          Z ← 0
+    3: SBN Z, one, 0        Z ← −1 < 0: jump back (an unconditional jump)
+
+  from ``acc = 0, one = 1, Z = 0`` for every ``n`` in ``0..2^{w-1} − 1`` and
+  every ``y``: it ends with ``acc = −n·y`` (mod ``2^w``) after ``4n + 1``
+  instructions.
+
+  Example:
+    >>> prog = loop_program(3)
+    >>> len(prog.all_pairs()[0]), prog.steps   # 4 values of n, 8 of y
+    (32, 104)
+  """
+  w = _check_int("w", w, 2)
+  machine = SBNMachine(5, w, ((0, 3, 4), (2, 1, 2), (4, 4, 3), (4, 3, 0)),
+                       name="sbn_loop")
+  top = 1 << (w - 1)
+  inputs = np.array([[n, y, 0, 1, 0] for n in range(top)
+                     for y in range(-top, top)])
+  return sbn_program(machine, 4 * (top - 1) + 1, inputs=inputs)
+
+
+def idioms_program(w: int = 4) -> tpl.Program:
+  """Add, then copy, through the zero-register idioms: memory
+  ``[x, y, Z, t]``::
+
+    0: SBN Z, y, 1    Z ← −y
+    1: SBN x, Z, 2    x ← x + y
+    2: SBN Z, Z, 3    Z ← 0
+    3: SBN t, t, 4    t ← 0
+    4: SBN Z, x, 5    Z ← −x
+    5: SBN t, Z, 6    t ← x
+    6: SBN Z, Z, 7    Z ← 0, halt
+
+  for every ``x, y, t`` (``Z = 0``): it ends with ``x = t = x + y`` (mod
+  ``2^w``), ``Z = 0``.
+
+  Example:
+    >>> len(idioms_program(2).all_pairs()[0])
+    64
+  """
+  w = _check_int("w", w, 2)
+  machine = SBNMachine(4, w, ((2, 1, 1), (0, 2, 2), (2, 2, 3), (3, 3, 4),
+                              (2, 0, 5), (3, 2, 6), (2, 2, 7)),
+                       name="sbn_idioms")
+  top = 1 << (w - 1)
+  r = range(-top, top)
+  inputs = np.array([[x, y, 0, t] for x in r for y in r for t in r])
+  return sbn_program(machine, 7, inputs=inputs)
+
+
+def program_named(name: str, w: int) -> tpl.Program:
+  """One of :data:`PROGRAMS` with words of ``w`` bits.
+
+  Example:
+    >>> program_named("sbn_loop", 4).name
+    'sbn_loop(W=5,w=4,L=4)'
+  """
+  makers = {"sbn_instruction": instruction_program, "sbn_loop": loop_program,
+            "sbn_idioms": idioms_program}
+  if name not in makers:
+    raise ValueError(f"unknown SBN program {name!r}; choose one of "
+                     f"{list(PROGRAMS)}")
+  return makers[name](w)
