@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -34,6 +35,8 @@ import jax.numpy as jnp
 import optax
 
 from permjax._src.tangents import mlp_ntk
+from permjax._src.models import _activation_fn
+from permjax._src.models import layer_scales
 from permjax._src.models import MLPSpec
 
 TRAINERS = ("gd", "linearized")
@@ -214,12 +217,47 @@ def max_stable_lr(spec: MLPSpec, params, x_train, y_train, loss: str,
   _check_loss(loss)
   n = in_dim if x_train is None else x_train.shape[0]
   if n * y_train.shape[-1] <= DENSE_NTK_LIMIT:
-    theta = training_ntk_matrix(spec, params, x_train, in_dim)
+    if spec.depth == 1:
+      theta = _two_layer_ntk_matrix(spec, params, x_train, in_dim)
+    else:
+      theta = training_ntk_matrix(spec, params, x_train, in_dim)
     lam = jnp.linalg.eigvalsh(theta)[-1]
   else:
     lam = _top_ntk_eigenvalue(spec, params, x_train, y_train, in_dim)
   c = LOSSES[loss] / y_train.size
   return 1.0 / (c * lam)
+
+
+def _two_layer_ntk_matrix(spec, params, x_train, in_dim):
+  """:func:`training_ntk_matrix` of a one-hidden-layer net in closed form:
+
+  ``Θ̂[(n,o),(n',o')] = δ_oo' (s2² <h_n, h_n'> + sb2²)
+  + s2² (s1² <x_n, x_n'> + sb1²) Σ_h W2[h,o] W2[h,o'] σ'(z_nh) σ'(z_n'h)``
+
+  (``z`` the pre-activations, ``h = σ(z)``); the same numbers as the
+  layer-wise kernel, compiled in a fraction of its time."""
+  act = _activation_fn(spec.activation)
+  s1, sb1 = layer_scales(spec.parameterization, spec.W_std, spec.b_std,
+                         in_dim)
+  s2, sb2 = layer_scales(spec.parameterization, spec.W_std, spec.b_std,
+                         spec.width)
+  hidden, readout = params["params"]["hidden_0"], params["params"]["readout"]
+  w1, w2 = hidden["kernel"], readout["kernel"]
+  x = None if x_train is None else jnp.asarray(x_train, w1.dtype)
+  pre = s1 * (w1 if x is None else x @ w1)
+  if spec.b_std is not None:
+    pre = pre + sb1 * hidden["bias"]
+  h, dact = jax.jvp(act, (pre,), (jnp.ones_like(pre),))
+  gram_x = (jnp.eye(pre.shape[0], dtype=w1.dtype) if x is None else x @ x.T)
+  first = s1**2 * gram_x + (sb1**2 if spec.b_std is not None else 0.0)
+  second = s2**2 * (h @ h.T) + (sb2**2 if spec.b_std is not None else 0.0)
+  n, out = pre.shape[0], w2.shape[1]
+  # Σ_h W2[h,o] W2[h,o'] σ'_nh σ'_n'h, as (n, o, n', o').
+  cross = jnp.einsum("nh,ho,mh,hp->nomp", dact, w2, dact, w2)
+  theta = (s2**2 * first[:, None, :, None] * cross
+           + second[:, None, :, None] * jnp.eye(out, dtype=w1.dtype)[None, :,
+                                                                      None])
+  return theta.reshape(n * out, n * out)
 
 
 #: Above this many (example, output) pairs :func:`max_stable_lr` finds
@@ -281,23 +319,120 @@ def fit_gd(spec: MLPSpec, params, x_train, y_train, lr, config: TrainConfig,
   """
   spec.check_params(params, in_dim, y_train.shape[-1])
   dtype = config.jnp_dtype
-  model = _model(spec, y_train, dtype)
   y_train = jnp.asarray(y_train, dtype)
+  if spec.depth == 1:
+    stepper = _two_layer_stepper(spec, params, x_train, y_train, lr, config,
+                                 in_dim)
+  else:
+    stepper = _generic_stepper(spec, params, x_train, y_train, lr, config,
+                               in_dim)
+  return _gd_loop(stepper, config, dtype)
+
+
+class _Stepper(NamedTuple):
+  """One GD trainer's pieces: ``step(carry) -> (carry, loss before it)``,
+  ``loss(carry)``, ``params(carry)`` and the initial carry."""
+  carry: Any
+  step: Callable
+  loss: Callable
+  params: Callable
+
+
+def _generic_stepper(spec, params, x_train, y_train, lr, config, in_dim):
+  """Any depth: autodiff of the Flax model, optax SGD."""
+  model = _model(spec, y_train, config.jnp_dtype)
   optimizer = optax.sgd(lr)
 
   def loss_of(p):
     return training_loss(model.apply(p, x_train, in_dim), y_train, config.loss)
-
   grad_fn = jax.value_and_grad(loss_of)
 
-  def one_step(_, carry):
-    p, opt_state, peak = carry
+  def step(carry):
+    p, opt_state = carry
     loss, grads = grad_fn(p)
     updates, opt_state = optimizer.update(grads, opt_state, p)
+    return (optax.apply_updates(p, updates), opt_state), loss
+  return _Stepper((params, optimizer.init(params)), step,
+                  lambda carry: loss_of(carry[0]), lambda carry: carry[0])
+
+
+#: Steps unrolled per loop iteration of the two-layer GD trainer.
+GD_UNROLL = 5
+
+
+def _two_layer_stepper(spec, params, x_train, y_train, lr, config, in_dim):
+  """One hidden layer: the GD step written out (forward, the three
+  products of the backward pass, SGD update), the same arithmetic as
+  autodiff + optax SGD in another order.
+
+  The readout weights are carried transposed, ``(out, width)``, so every
+  product streams rows of length ``width`` (the skinny ``(width, out)``
+  layout is 2–3× slower on CPU; benchmarks/README.md). With basis training
+  inputs (``x_train=None``) the first layer's products are its weight rows.
+  """
+  act = _activation_fn(spec.activation)
+  s1, sb1 = layer_scales(spec.parameterization, spec.W_std, spec.b_std,
+                         in_dim)
+  s2, sb2 = layer_scales(spec.parameterization, spec.W_std, spec.b_std,
+                         spec.width)
+  hidden, readout = params["params"]["hidden_0"], params["params"]["readout"]
+  bias = spec.b_std is not None
+  c2 = 2.0 * LOSSES[config.loss] / y_train.size
+  x = None if x_train is None else jnp.asarray(x_train, y_train.dtype)
+
+  def forward(w1, b1, w2t, b2):
+    pre = s1 * (w1 if x is None else x @ w1)
+    if bias:
+      pre = pre + sb1 * b1
+    h = act(pre)
+    out = s2 * jnp.einsum("nm,om->no", h, w2t)
+    if bias:
+      out = out + sb2 * b2
+    return pre, h, out
+
+  def step(carry):
+    w1, b1, w2t, b2 = carry
+    pre, h, out = forward(w1, b1, w2t, b2)
+    r = out - y_train
+    loss = (c2 / 2.0) * jnp.sum(r * r)
+    g = c2 * r
+    dw2t = s2 * jnp.einsum("no,nm->om", g, h)
+    dpre = jax.jvp(act, (pre,), (s2 * (g @ w2t),))[1]
+    dw1 = s1 * (dpre if x is None else x.T @ dpre)
+    new = (w1 - lr * dw1,
+           b1 - lr * (sb1 * dpre.sum(0)) if bias else b1,
+           w2t - lr * dw2t,
+           b2 - lr * (sb2 * g.sum(0)) if bias else b2)
+    return new, loss
+
+  def loss_of(carry):
+    r = forward(*carry)[2] - y_train
+    return (c2 / 2.0) * jnp.sum(r * r)
+
+  def params_of(carry):
+    w1, b1, w2t, b2 = carry
+    out = {"hidden_0": {"kernel": w1}, "readout": {"kernel": w2t.T}}
+    if bias:
+      out["hidden_0"]["bias"] = b1
+      out["readout"]["bias"] = b2
+    return {"params": out}
+  zero = jnp.zeros((), y_train.dtype)
+  carry = (hidden["kernel"], hidden.get("bias", zero), readout["kernel"].T,
+           readout.get("bias", zero))
+  return _Stepper(carry, step, loss_of, params_of)
+
+
+def _gd_loop(stepper: _Stepper, config: TrainConfig, dtype) -> FitResult:
+  """Blocks of ``check_every`` steps in a while-loop, with the stopping,
+  step-budget and divergence rules."""
+
+  def one_step(_, state):
+    carry, peak = state
+    carry, loss = stepper.step(carry)
     # The peak catches a blow-up that a later check would no longer see (a
     # ReLU net at too large a step can spike, then die at a constant loss).
     peak = jnp.where(jnp.isfinite(loss), jnp.maximum(peak, loss), jnp.inf)
-    return optax.apply_updates(p, updates), opt_state, peak
+    return carry, peak
 
   # Growth is measured against the best loss so far, but never against less
   # than sqrt(eps) of the initial loss: a converged run's loss jitters at the
@@ -316,33 +451,34 @@ def fit_gd(spec: MLPSpec, params, x_train, y_train, lr, config: TrainConfig,
                   jnp.where(steps >= config.max_steps, MAX_STEPS, RUNNING))
     ).astype(jnp.int32)
 
-  loss0 = loss_of(params)
+  loss0 = stepper.loss(stepper.carry)
   # Static block lengths (a traced trip count would turn every step into a
   # data-dependent loop): whole blocks of check_every steps, then the rest.
   block = min(config.check_every, config.max_steps)
   n_blocks, rest = divmod(config.max_steps, block)
 
   def advance(state, n_steps):
-    p, opt_state, steps, _, best, _ = state
-    p, opt_state, peak = jax.lax.fori_loop(
-        0, n_steps, one_step, (p, opt_state, jnp.zeros((), best.dtype)))
+    carry, steps, _, best, _ = state
+    carry, peak = jax.lax.fori_loop(
+        0, n_steps, one_step, (carry, jnp.zeros((), best.dtype)),
+        unroll=math.gcd(n_steps, GD_UNROLL))
     steps = steps + n_steps
-    loss = loss_of(p)
+    loss = stepper.loss(carry)
     status = status_of(loss, peak, best, steps)
-    return p, opt_state, steps, loss, jnp.minimum(best, loss), status
+    return carry, steps, loss, jnp.minimum(best, loss), status
 
   def cond(state):
-    return (state[-1] == RUNNING) & (state[2] < n_blocks * block)
+    return (state[-1] == RUNNING) & (state[1] < n_blocks * block)
 
   steps0 = jnp.zeros((), jnp.int32)
-  state = (params, optimizer.init(params), steps0, loss0, loss0,
+  state = (stepper.carry, steps0, loss0, loss0,
            jnp.where(loss0 < config.tol, CONVERGED, RUNNING).astype(jnp.int32))
   state = jax.lax.while_loop(cond, lambda s: advance(s, block), state)
   if rest:
     state = jax.lax.cond(state[-1] == RUNNING, lambda s: advance(s, rest),
                          lambda s: s, state)
-  p, _, steps, loss, _, status = state
-  return FitResult(p, loss, steps, status)
+  carry, steps, loss, _, status = state
+  return FitResult(stepper.params(carry), loss, steps, status)
 
 
 class LinearizedFit(NamedTuple):

@@ -9,6 +9,16 @@ import numpy as np
 _TASK_SHORT = {"addition": "add", "multiplication": "mul"}
 
 
+def _describe(rule: str, readout: dict) -> str:
+  """``margin: τ = 0.163``, ``zero_fixed: 1e-10, structural zeros 0``..."""
+  if rule == "margin":
+    return f"margin: τ = {readout['tau']:.4g}"
+  text = f"{rule}: {readout['name']}"
+  if readout["fix_structural_zeros"]:
+    text += ", structural zeros fixed to 0"
+  return text
+
+
 def _median(values):
   values = [v for v in values if v is not None]
   return None if not values else float(np.median(values))
@@ -31,9 +41,7 @@ def summarize(records: list[dict]) -> list[dict]:
         "width": width or None,
         "trainer": first["member_source"].get("trainer", "gp-posterior"),
         "rule": rule,
-        "readout": out[0]["readout"]["name"] + (
-            " + structural zeros fixed"
-            if out[0]["readout"]["fix_structural_zeros"] else ""),
+        "readout": _describe(rule, out[0]["readout"]),
         "pairs_run": first["pairs_run"], "pairs_total": first["pairs_total"],
         "encodings": first["encodings"], "seeds": len(recs),
         "reached_all": sum(o["reached"] for o in out),

@@ -190,7 +190,7 @@ def widths() -> Config:
   parameterizations, widths 64..4096 (and the gp reference)."""
   return Config(name="widths", addition_m=(4,), multiplication_m=(2,),
                 widths=(64, 128, 256, 512, 1024, 2048, 4096),
-                max_members=512, gp_max_members=4096)
+                max_members=128, gp_max_members=4096)
 
 
 def sbn_preset() -> Config:
