@@ -228,6 +228,16 @@ def max_stable_lr(spec: MLPSpec, params, x_train, y_train, loss: str,
   return 1.0 / (c * lam)
 
 
+def _two_layer_parts(spec, params, in_dim):
+  """A one-hidden-layer net's activation, the two layers' forward scales
+  ``(s, s_b)`` and its hidden and readout parameter dicts."""
+  return (_activation_fn(spec.activation),
+          layer_scales(spec.parameterization, spec.W_std, spec.b_std, in_dim),
+          layer_scales(spec.parameterization, spec.W_std, spec.b_std,
+                       spec.width),
+          params["params"]["hidden_0"], params["params"]["readout"])
+
+
 def _two_layer_ntk_matrix(spec, params, x_train, in_dim):
   """:func:`training_ntk_matrix` of a one-hidden-layer net in closed form:
 
@@ -236,12 +246,8 @@ def _two_layer_ntk_matrix(spec, params, x_train, in_dim):
 
   (``z`` the pre-activations, ``h = σ(z)``); the same numbers as the
   layer-wise kernel, compiled in a fraction of its time."""
-  act = _activation_fn(spec.activation)
-  s1, sb1 = layer_scales(spec.parameterization, spec.W_std, spec.b_std,
-                         in_dim)
-  s2, sb2 = layer_scales(spec.parameterization, spec.W_std, spec.b_std,
-                         spec.width)
-  hidden, readout = params["params"]["hidden_0"], params["params"]["readout"]
+  act, (s1, sb1), (s2, sb2), hidden, readout = _two_layer_parts(
+      spec, params, in_dim)
   w1, w2 = hidden["kernel"], readout["kernel"]
   x = None if x_train is None else jnp.asarray(x_train, w1.dtype)
   pre = s1 * (w1 if x is None else x @ w1)
@@ -370,12 +376,8 @@ def _two_layer_stepper(spec, params, x_train, y_train, lr, config, in_dim):
   layout is 2–3× slower on CPU; benchmarks/README.md). With basis training
   inputs (``x_train=None``) the first layer's products are its weight rows.
   """
-  act = _activation_fn(spec.activation)
-  s1, sb1 = layer_scales(spec.parameterization, spec.W_std, spec.b_std,
-                         in_dim)
-  s2, sb2 = layer_scales(spec.parameterization, spec.W_std, spec.b_std,
-                         spec.width)
-  hidden, readout = params["params"]["hidden_0"], params["params"]["readout"]
+  act, (s1, sb1), (s2, sb2), hidden, readout = _two_layer_parts(
+      spec, params, in_dim)
   bias = spec.b_std is not None
   c2 = 2.0 * LOSSES[config.loss] / y_train.size
   x = None if x_train is None else jnp.asarray(x_train, y_train.dtype)

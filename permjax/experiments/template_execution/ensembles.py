@@ -236,12 +236,12 @@ def pairs_for(program: permjax.Program, limit: int):
                         f"{limit} encodings")
 
 
-def _bound(program, rule, kernel, a, b) -> int | None:
-  """The union bound on N for P(every pair exact) >= 0.9; None if no N
-  works (a bit whose mean sits on the threshold, e.g. a structural zero)."""
+def _bound(program, rule, kernel, states) -> int | None:
+  """The union bound on N for P(every pair exact) >= 0.9 over the reachable
+  ``states`` of the pairs run; None if no N works (a bit whose mean sits on
+  the threshold, e.g. a structural zero)."""
   if rule.readout.rule == "self_calibrated":
     return None
-  states = execution.reachable_states(program, a, b)
   try:
     return execution.execution_ensemble_size(
         program, rule.readout, kernel=kernel, target=0.9,
@@ -310,6 +310,7 @@ def run_one(config: Config, task: str, m: int, source: str, width: int,
       ckpt.close()
   seconds = time.perf_counter() - start
   per_rule = {}
+  states = execution.reachable_states(program, a, b)
   for name, rule in rules.items():
     acc = curves.accuracy[name]
     per_rule[name] = {
@@ -317,7 +318,7 @@ def run_one(config: Config, task: str, m: int, source: str, width: int,
         "reached": bool(curves.reached[name]),
         "n_at": {str(t): n for t, n in curves.n_at[name].items()},
         "final_accuracy": round(float(acc[-1]), 6),
-        "bound_N90": _bound(program, rule, kernel, a, b),
+        "bound_N90": _bound(program, rule, kernel, states),
         "curve": [round(float(v), 5) for v in acc],
     }
   kinds, counts = np.unique(curves.status, return_counts=True)

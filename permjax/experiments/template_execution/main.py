@@ -23,6 +23,14 @@ from permjax.experiments.template_execution import ensembles
 from permjax.experiments.template_execution import run
 
 
+def _print_outputs(paths: dict) -> None:
+  """The run's table, then where each output file is."""
+  with open(paths["table"]) as f:
+    print(f.read())
+  for name, path in paths.items():
+    print(f"{name}: {os.path.abspath(path)}")
+
+
 def _ensembles(argv: Sequence[str]) -> int:
   config, args = config_lib.parse(
       argv, ensembles.Config, ensembles.PRESETS,
@@ -39,10 +47,7 @@ def _ensembles(argv: Sequence[str]) -> int:
   except (ValueError, ensembles.ExperimentError) as err:
     print(f"error: {err}", file=sys.stderr)
     return 2
-  with open(paths["table"]) as f:
-    print(f.read())
-  for name, path in paths.items():
-    print(f"{name}: {os.path.abspath(path)}")
+  _print_outputs(paths)
   return 0
 
 
@@ -77,10 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
   except ValueError as err:
     print(f"error: {err}", file=sys.stderr)
     return 2
-  with open(paths["table"]) as f:
-    print(f.read())
-  for name, path in paths.items():
-    print(f"{name}: {os.path.abspath(path)}")
+  _print_outputs(paths)
   return 0
 
 

@@ -18,6 +18,7 @@ import numpy as np
 
 import permjax
 from permjax._src import execution
+from permjax._src import program_ensembles
 from permjax._src import sbn
 from permjax._src import templates
 from permjax.experiments import provenance
@@ -59,8 +60,7 @@ def analytic_sizes(program: templates.Program) -> dict:
     return {"reachable_states_n_ge_2": 0, "margin_tau": None,
             **{f"N_{r}": 1 for r in ("zero_fixed", "margin", "midpoint",
                                      "optimal")}}
-  mean = execution.exact_mean()(program, program.encode(live))
-  tau = 0.5 * float(mean[program.step(live)].min())
+  tau = program_ensembles.margin_threshold(program, states=states)
   rules = {"zero_fixed": permjax.readout.zero(),
            "margin": permjax.readout.fixed(tau),
            "midpoint": permjax.readout.midpoint(),
