@@ -133,3 +133,89 @@ def test_max_learning_rate_uses_scipy_path():
   lr = nt.predict.max_learning_rate(ntk)
   lam = np.linalg.eigvalsh(ntk)[-1]
   np.testing.assert_allclose(lr, 2 * k / lam, rtol=1e-6)
+
+
+def _small_net(key, k=3, width=16):
+  init_fn, apply_fn, _ = nt.stax.serial(
+      nt.stax.Dense(width, W_std=1.5, b_std=0.1), nt.stax.Relu(),
+      nt.stax.Dense(width), nt.stax.Erf(), nt.stax.Dense(2))
+  _, params = init_fn(key, (1, k))
+  x1 = jax.random.normal(jax.random.fold_in(key, 1), (4, k))
+  x2 = jax.random.normal(jax.random.fold_in(key, 2), (5, k))
+  return apply_fn, params, x1, x2
+
+
+def test_every_empirical_ntk_implementation_agrees_with_autodiff(key):
+  # The Jacobian-contraction, NTK-vector-product and structured-derivative
+  # implementations (the last walks a jax.linearize jaxpr, patched) and AUTO
+  # (which compiles each and compares FLOP counts, patched) against an
+  # explicit J1 J2ᵀ from jax.jacobian.
+  apply_fn, params, x1, x2 = _small_net(key)
+  flat = lambda p, x: apply_fn(p, x).reshape(-1)  # noqa: E731
+  j1 = jax.tree.leaves(jax.jacobian(flat)(params, x1))
+  j2 = jax.tree.leaves(jax.jacobian(flat)(params, x2))
+  direct = sum(a.reshape(a.shape[0], -1) @ b.reshape(b.shape[0], -1).T
+               for a, b in zip(j1, j2)).reshape(4, 2, 5, 2)
+  direct = np.einsum("iaja->ij", direct) / 2      # nt averages traced axes
+  for implementation in nt.NtkImplementation:
+    ntk = nt.empirical_ntk_fn(apply_fn, implementation=implementation)(
+        x1, x2, params)
+    np.testing.assert_allclose(ntk, direct, rtol=2e-4, atol=2e-5,
+                               err_msg=str(implementation))
+
+
+def test_empirical_ntk_with_vmap_axes_matches_without(key):
+  # vmap_axes batches over examples; every implementation picks its cost by
+  # compiling (the cost-analysis patch), and must give the same kernel.
+  apply_fn, params, x1, x2 = _small_net(key)
+  plain = nt.empirical_ntk_fn(apply_fn, trace_axes=())(x1, x2, params)
+  for implementation in nt.NtkImplementation:
+    batched = jax.jit(nt.empirical_ntk_fn(
+        apply_fn, trace_axes=(), vmap_axes=0,
+        implementation=implementation))(x1, x2, params)
+    np.testing.assert_allclose(batched, plain, rtol=2e-4, atol=2e-5,
+                               err_msg=str(implementation))
+
+
+def test_structured_derivatives_on_a_flax_model(key):
+  import flax.linen as nn
+
+  class MLP(nn.Module):
+    @nn.compact
+    def __call__(self, x):
+      return nn.Dense(3)(nn.tanh(nn.Dense(8)(x)))
+
+  model = MLP()
+  x1 = jax.random.normal(key, (3, 4))
+  x2 = jax.random.normal(jax.random.fold_in(key, 1), (2, 4))
+  params = model.init(key, x1)
+  kernels = [
+      nt.empirical_ntk_fn(model.apply, implementation=i)(x1, x2, params)
+      for i in (nt.NtkImplementation.JACOBIAN_CONTRACTION,
+                nt.NtkImplementation.STRUCTURED_DERIVATIVES)]
+  np.testing.assert_allclose(kernels[1], kernels[0], rtol=2e-4, atol=2e-5)
+
+
+def test_new_patches_are_listed_when_jax_needs_them():
+  reasons = "\n".join(nt_compat.PATCHES)
+  if isinstance(jax.jit(lambda x: x).lower(1.0).compile().cost_analysis(),
+                dict):
+    assert "cost_analysis" in reasons
+  if nt_compat._linearize_is_new():
+    assert "linearize" in reasons
+
+
+def test_finite_time_prediction_vmapped_over_kernels(key):
+  # nt.predict computes its eigendecomposition inside jax.core.eval_context;
+  # with a kernel that is itself traced (vmapped over draws, as in an
+  # empirical-NTK ensemble) the stackless eval trace rejected it.
+  def predict(k):
+    a = jax.random.normal(k, (4, 4))
+    g = a @ a.T + 4 * jnp.eye(4)
+    fn = nt.predict.gradient_descent_mse(g, jnp.ones((4, 1)), diag_reg=1e-6)
+    return fn(jnp.array([1.0, 5.0]), jnp.zeros((4, 1)))
+  keys = jax.random.split(key, 3)
+  batched = jax.vmap(predict)(keys)
+  for i in range(3):
+    np.testing.assert_allclose(batched[i], predict(keys[i]), rtol=1e-5,
+                               atol=1e-6)

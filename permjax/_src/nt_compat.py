@@ -87,16 +87,28 @@ def _patch_zeros_like_p() -> None:
 
 
 def _eval_context_is_broken() -> bool:
-  """True when jax.core.eval_context() cannot be entered under a trace."""
+  """True when ``jax.core.eval_context()`` cannot be used as nt uses it.
+
+  nt enters it around work that is constant under an outer jit/vmap (to
+  compute it once, eagerly) and around work on traced values (a kernel that is
+  itself vmapped over parameters). JAX 0.4's context handled both; the
+  stackless tracing of JAX 0.4.36+ runs everything inside it on the eval
+  trace, which rejects a tracer operand.
+  """
   import jax.numpy as jnp
 
-  def f(x):
+  def constant(x):
     with jax.core.eval_context():
       y = jnp.ones(()) + 1.0
     return x + y
 
+  def traced(x):
+    with jax.core.eval_context():
+      return x + 1.0
+
   try:
-    jax.make_jaxpr(jax.vmap(f))(jnp.ones((1,)))
+    jax.make_jaxpr(jax.vmap(constant))(jnp.ones((1,)))
+    jax.make_jaxpr(jax.vmap(traced))(jnp.ones((1,)))
   except Exception:  # UnexpectedTracerError and kin.  pylint: disable=broad-except
     return True
   return False
@@ -179,8 +191,9 @@ def _patch_nt_modules(nt_mod: types.ModuleType) -> None:
     jax_proxy = _ModuleProxy(jax, core=core)
     for mod in (predict, linear):
       mod.jax = jax_proxy  # type: ignore[attr-defined]
-    _note("nt: jax.core.eval_context() fails under jit/vmap; "
-          "use jax.ensure_compile_time_eval in nt.predict and nt.stax")
+    _note("nt: jax.core.eval_context() rejects traced operands (stackless "
+          "tracing, JAX 0.4.36); use jax.ensure_compile_time_eval in "
+          "nt.predict and nt.stax")
   import scipy.linalg
   if "eigvals" not in inspect.signature(scipy.linalg.eigvalsh).parameters:
     linalg = _ModuleProxy(scipy.linalg, eigvalsh=_eigvalsh_compat)
@@ -188,7 +201,94 @@ def _patch_nt_modules(nt_mod: types.ModuleType) -> None:
     predict.sp = _ModuleProxy(scipy, linalg=linalg)  # type: ignore[attr-defined]
     _note("nt: scipy.linalg.eigvalsh(eigvals=) removed in SciPy 1.14; "
           "map to subset_by_index")
+  empirical = sys.modules["neural_tangents._src.empirical"]
+  _patch_cost_analysis(empirical)
+  _patch_linearize(empirical)
   del nt_mod
+
+
+def _cost_analysis_is_a_dict() -> bool:
+  """True when ``Compiled.cost_analysis()`` returns a dict (JAX 0.4.30+)."""
+  compiled = jax.jit(lambda x: x + 1.0).lower(1.0).compile()
+  return isinstance(compiled.cost_analysis(), dict)
+
+
+def _get_flops_compat(f, optimize: bool, *args, **kwargs) -> float:
+  lowered = jax.jit(f).lower(*args, **kwargs)
+  analysis = (lowered.compile() if optimize else lowered).cost_analysis()
+  if isinstance(analysis, (list, tuple)):
+    analysis = analysis[0]
+  return analysis["flops"]
+
+
+def _patch_cost_analysis(empirical: types.ModuleType) -> None:
+  """nt's FLOP count (``implementation=AUTO``, ``vmap_axes``) indexes ``[0]``."""
+  if _cost_analysis_is_a_dict():
+    empirical._get_flops = _get_flops_compat  # type: ignore[attr-defined]
+    _note("nt.empirical: Compiled.cost_analysis() returns a dict, not a "
+          "list of dicts (JAX 0.4.30); FLOP counts read it either way")
+
+
+class _NoSuchType:
+  """A type no value has: stands in for a removed ``isinstance`` target."""
+
+
+class _KnownIf:
+  """Stands in for the ``PartialVal`` list nt reads from ``ad.linearize``."""
+
+  __slots__ = ("_known",)
+
+  def __init__(self, known: bool):
+    self._known = known
+
+  def is_known(self) -> bool:
+    return self._known
+
+
+def _linearize_compat(fn_flat, *primals_in_flat, has_aux: bool = False):
+  """JAX 0.4's ``ad.linearize(wrapped_fun, *primals)`` on the current one.
+
+  Returns ``(primals_out, pvals, jaxpr, consts)`` as nt expects: ``pvals[i]``
+  is known exactly when output ``i`` does not depend on the primals.
+  """
+  from jax._src.interpreters import ad as ad_src
+  from jax._src.tree_util import FlatTree
+  if has_aux:
+    raise NotImplementedError("has_aux is not used by neural-tangents")
+  out_ft, out_known, jaxpr, consts = ad_src.linearize(
+      fn_flat.call_wrapped, FlatTree.flatten(tuple(primals_in_flat)))
+  return list(out_ft), [_KnownIf(k) for k in out_known], jaxpr, consts
+
+
+def _linearize_is_new() -> bool:
+  from jax._src.interpreters import ad as ad_src
+  params = list(inspect.signature(ad_src.linearize).parameters)
+  return len(params) > 1 and params[1] == "primals_ft"
+
+
+def _patch_linearize(empirical: types.ModuleType) -> None:
+  """Structured derivatives call JAX 0.4's internal ``ad.linearize``."""
+  if _linearize_is_new():
+    from jax._src.interpreters import ad as ad_src
+    # nt's backward pass also reads ad.config.jax_enable_checks (whose
+    # branch calls the removed core.lattice_join) and core.DShapedArray
+    # (dynamic shapes, removed); neither applies to the jaxprs it walks.
+    config = _ModuleProxy(ad_src.config, jax_enable_checks=False)
+    empirical.ad = _ModuleProxy(ad_src, linearize=_linearize_compat,  # type: ignore[attr-defined]
+                                config=config)
+    _note("nt.empirical: jax.interpreters.ad.linearize takes a FlatTree and "
+          "returns known-output flags (JAX 0.7); structured derivatives get "
+          "the old signature")
+  from jax._src import core as core_src
+  if not hasattr(core_src.Primitive, "map_primitive"):
+    # A class-level default only: JAX itself no longer reads the attribute.
+    core_src.Primitive.map_primitive = False  # type: ignore[attr-defined]
+    _note("jax Primitive.map_primitive: removed with the old pmap (JAX 0.7); "
+          "nt's structured-derivative transposes read it; default False")
+  if not hasattr(jax.core, "DShapedArray"):
+    empirical.core = _ModuleProxy(jax.core, DShapedArray=_NoSuchType)  # type: ignore[attr-defined]
+    _note("nt.empirical: jax.core.DShapedArray (dynamic shapes) removed; "
+          "no aval is one")
 
 
 def _import_nt() -> types.ModuleType:
