@@ -59,20 +59,26 @@ NOT_RUN = {
 # feature permjax.nt refuses with one clear error on this JAX.
 EXPECTED: dict[str, str] = {}
 
-# The CI subset: fast modules/tests that together exercise every patch in
-# permjax._src.nt_compat (kernel functions through stax, nt.predict's
-# eval_context and eigvalsh paths, the empirical NTK implementations including
-# vmap_axes, jax.linearize and structured derivatives, monte_carlo batching).
+# The CI subset (about 2 minutes on 2 cores): tests that together exercise
+# every patch in permjax._src.nt_compat and the harness's PRNG setting.
 CI_SUBSET = (
-    "tests/stax/linear_test.py::DenseTest",
+    # kernels through nt.stax (import-time patches; Dense/Relu/Erf/RBF)
     "tests/stax/elementwise_test.py::ActivationTest::test_rbf1",
-    "tests/predict_test.py::PredictTest::test_gp_inference",
-    "tests/predict_test.py::PredictTest::test_max_learning_rate",
-    "tests/empirical_test.py::EmpiricalTest::test_vmap_axes",
+    "tests/stax/linear_test.py::IndexTest::test_index2",
+    "tests/stax/combinators_test.py::RepeatTest::test_repeat1",
+    # nt.predict: eigvalsh(eigvals=), eval_context on traced kernels
+    "tests/predict_test.py::PredictTest::testMaxLearningRate3",
+    "tests/predict_test.py::PredictTest::testZeroTimeAgreement1",
+    "tests/predict_test.py::PredictTest::testNTKMeanCovPrediction0",
+    # nt.empirical: vmap_axes / AUTO (cost analysis), structured derivatives
+    # (ad.linearize, Primitive.map_primitive, core.DShapedArray), Flax models
+    "tests/empirical_test.py::EmpiricalTest::test_vmap_axes2",
     "tests/empirical_test.py::StructuredDerivativesTest",
-    "tests/empirical_test.py::FlaxOtherTest",
+    "tests/empirical_test.py::FlaxOtherTest::test_mlp1",
     "tests/rules_test.py",
-    "tests/monte_carlo_test.py::MonteCarloTest::test_sample_once_batch",
+    # batching and Monte Carlo (the PRNG streams the tests expect)
+    "tests/batching_test.py::BatchTest::testAnalyticKernelComposeSerial0",
+    "tests/monte_carlo_test.py::MonteCarloTest::test_monte_carlo_vs_analytic_ntk2",
 )
 
 CONFTEST = '''\
