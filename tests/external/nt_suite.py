@@ -265,9 +265,18 @@ def main(argv: list[str] | None = None) -> int:
              *selection]
   print(f"running {len(selection)} module(s)/selection(s) in {suite}",
         flush=True)
+  if junit.exists():
+    junit.unlink()
   start = time.time()
-  subprocess.run(command, cwd=suite, env=env, check=False)
+  returncode = subprocess.run(command, cwd=suite, env=env,
+                              check=False).returncode
   elapsed = time.time() - start
+  if not junit.exists() or returncode not in (0, 1):
+    # Collection or start-up failed (e.g. neural_tangents did not import):
+    # no table to read, and that is a failure of the whole suite.
+    print(f"\npytest exited with status {returncode} before running the "
+          f"suite (see its output above); nothing was run")
+    return 1
 
   table, unexpected = summarize(junit)
   text = markdown(table)
@@ -283,6 +292,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{len(unexpected)} unexpected failure(s):")
     for line in unexpected:
       print("  " + line)
+    return 1
+  if returncode != 0:
+    print(f"\npytest exited with status {returncode} although every "
+          f"recorded test passed or was refused")
     return 1
   return 0
 
