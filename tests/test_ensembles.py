@@ -45,6 +45,24 @@ def test_member_outputs_do_not_depend_on_chunking_or_order():
   assert full.member_ids.tolist() == list(range(12))
 
 
+def test_one_member_per_device_equals_a_batch_and_skips_the_probe():
+  """One member per device runs the member's own program (no vmap of one):
+  the same bits as inside a batch of 3. A numeric lr does not probe the
+  largest stable step (nan); "auto" does, and uses its fraction."""
+  spec, train, test, config = ensemble_worker.setting()
+  alone = _reference(batch_per_device=1)
+  batched = _reference(batch_per_device=3)
+  np.testing.assert_array_equal(alone.outputs, batched.outputs)
+  np.testing.assert_array_equal(alone.final_loss, batched.final_loss)
+  numeric = permjax.train_ensemble(
+      spec, train, jax.random.key(11), 2, x_test=test,
+      config=config.replace(lr=0.5, max_lr_fraction=None))
+  assert numeric.lr == 0.5 and np.isnan(numeric.max_stable_lr)
+  auto = permjax.train_ensemble(spec, train, jax.random.key(11), 2,
+                                x_test=test, config=config.replace(lr="auto"))
+  assert 0 < auto.lr < auto.max_stable_lr
+
+
 def _run(args, timeout=600):
   return subprocess.run([sys.executable, WORKER] + args, capture_output=True,
                         text=True, timeout=timeout)

@@ -69,8 +69,10 @@ class EnsembleResult(NamedTuple):
       budget, or CG's iterations, ran out above the tolerance); ``failed``
       (the linearized solve was non-finite). Diverged GD raises instead.
     lr: the step size used (nan for the linearized trainer).
-    max_stable_lr: ``2/λ_max`` of the loss Hessian (from members 0..3; nan
-      for the linearized trainer).
+    max_stable_lr: ``2/λ_max`` of the loss Hessian (from members 0..3);
+      nan for the linearized trainer, and for a fixed numeric ``lr`` without
+      ``max_lr_fraction``, which does not need it (the probe is then skipped,
+      saving its compilation; :func:`permjax.max_stable_lr` computes it).
     params: stacked parameters (``return_params=True``), else None.
     info: trainer, loss, dtype, spec, devices and batch layout.
   """
@@ -352,6 +354,11 @@ def _compiled(spec: MLPSpec, config: training.TrainConfig, in_dim: int,
     xt = None if basis else xt
     if sequential:
       out = jax.lax.map(lambda i: member(key, i, lr_value, xt, yt, xs), ids)
+    elif ids.shape[0] == 1:
+      # One member per device (the CPU default): the member's own program,
+      # not a batch of one (whose batched products are ~5% slower).
+      out = jax.tree.map(lambda a: a[None],
+                         member(key, ids[0], lr_value, xt, yt, xs))
     else:
       out = jax.vmap(member, in_axes=(None, 0, None, None, None, None))(
           key, ids, lr_value, xt, yt, xs)
@@ -449,16 +456,26 @@ def _resolve_lr(probe, key, plan: _Plan, config) -> tuple[float, float]:
   """``(lr, largest stable lr)``; nan for the linearized trainer.
 
   The stable step comes from members 0..3, independent of ids and chunking.
+  A numeric ``lr`` without ``max_lr_fraction`` does not depend on it: then
+  it is not probed (nan), unless training diverges (see
+  :func:`_probe_lr_max`).
   """
   if config.trainer != "gd":
     return float("nan"), float("nan")
+  if config.lr != "auto" and config.max_lr_fraction is None:
+    return float(config.lr), float("nan")
+  lr_max = _probe_lr_max(probe, key, plan)
+  return config.step_size(lr_max), lr_max
+
+
+def _probe_lr_max(probe, key, plan: _Plan) -> float:
+  """The largest stable step of members 0..3 (cached per key and data)."""
   cache_key = (probe, np.asarray(jax.random.key_data(key)).tobytes(),
                _digest_of(plan.xt), _digest_of(plan.yt))
   if cache_key not in _LR_MAX:
     _LR_MAX[cache_key] = float(jnp.min(probe(key, jnp.arange(4), plan.xt,
                                              plan.yt)))
-  lr_max = _LR_MAX[cache_key]
-  return config.step_size(lr_max), lr_max
+  return _LR_MAX[cache_key]
 
 
 #: Largest stable steps already probed, per (compiled probe, key, data): a
@@ -611,7 +628,10 @@ def train_ensemble(spec: MLPSpec, task: Examples, key: jax.Array,
       bad = chunk["status"] == training.DIVERGED
       if bad.any():
         raise TrainingDivergedError(_diverged_message(
-            spec, config, lr, lr_max, chunk["member_ids"][bad].tolist(),
+            spec, config, lr,
+            lr_max if not math.isnan(lr_max) else _probe_lr_max(probe, key,
+                                                                 plan),
+            chunk["member_ids"][bad].tolist(),
             chunk["final_loss"][bad].tolist()))
       failed = chunk["status"] == training.FAILED
       if failed.any():
