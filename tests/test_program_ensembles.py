@@ -12,6 +12,7 @@ import pytest
 import permjax
 from permjax._src import execution
 from permjax._src import program_ensembles as pe
+from permjax._src import sbn
 from permjax._src import templates as tpl
 
 
@@ -113,17 +114,22 @@ def test_union_bound_holds_in_monte_carlo():
 
 
 @pytest.mark.parametrize("parameterization", ["ntk", "standard"])
-@pytest.mark.parametrize("task,m", [("addition", 4), ("multiplication", 2)])
+@pytest.mark.parametrize("task,m,seed", [("addition", 4, 5),
+                                         ("multiplication", 2, 5),
+                                         ("sbn_loop", 3, 7)])
 def test_finite_ensembles_execute_every_pair_under_the_margin_rule(
-    parameterization, task, m):
-  prog = (tpl.addition_program(m) if task == "addition"
-          else tpl.multiplication_program(m))
+    parameterization, task, m, seed):
+  """Finite nets of both parameterizations, averaged, execute every pair
+  (for the SBN loop: run every input to halt) under the margin rule."""
+  prog = {"addition": tpl.addition_program,
+          "multiplication": tpl.multiplication_program,
+          "sbn_loop": sbn.loop_program}[task](m)
   kernel = "ntk" if parameterization == "ntk" else "nngp"
   spec = (permjax.MLPSpec(width=512) if parameterization == "ntk" else
           permjax.MLPSpec(width=512, b_std=0.0, parameterization="standard"))
   test = pe.program_test_set(prog)
   source = permjax.network_member_source(
-      spec, pe.training_examples(prog), test.x, jax.random.key(5),
+      spec, pe.training_examples(prog), test.x, jax.random.key(seed),
       permjax.TrainConfig(max_steps=20_000, tol=1e-7))
   curves = pe.grow_execution(source, prog, test,
                              {"margin": pe.execution_rule("margin", prog,

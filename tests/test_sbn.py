@@ -2,13 +2,10 @@
 
 import itertools
 
-import jax
 import numpy as np
 import pytest
 
-import permjax
 from permjax._src import execution
-from permjax._src import program_ensembles as pe
 from permjax._src import sbn
 from permjax._src import templates as tpl
 
@@ -97,22 +94,9 @@ def test_correlation_condition_on_the_largest_program():
 
 
 # --- ensembles -------------------------------------------------------------------
-
-@pytest.mark.parametrize("parameterization", ["ntk", "standard"])
-def test_finite_ensembles_run_the_loop_for_every_input(parameterization):
-  prog = sbn.loop_program(3)
-  kernel = "ntk" if parameterization == "ntk" else "nngp"
-  spec = (permjax.MLPSpec(width=512) if parameterization == "ntk" else
-          permjax.MLPSpec(width=512, b_std=0.0, parameterization="standard"))
-  test = pe.program_test_set(prog)
-  source = permjax.network_member_source(
-      spec, pe.training_examples(prog), test.x, jax.random.key(7),
-      permjax.TrainConfig(max_steps=20_000, tol=1e-7))
-  curves = pe.grow_execution(
-      source, prog, test, {"margin": pe.execution_rule("margin", prog,
-                                                       kernel)},
-      max_members=32, chunk=16)
-  assert curves.reached["margin"], curves.accuracy["margin"][-4:]
+# Finite ensembles running the loop program to halt for every input under the
+# margin rule: tests/test_program_ensembles.py (parametrized with the template
+# tasks).
 
 
 # --- bad input -------------------------------------------------------------------
