@@ -4,7 +4,8 @@ Usage:
   pip install torch==2.13.0        # benchmark-only, CPU build
   git clone https://github.com/opallab/permlearn /tmp/permlearn
   python benchmarks/engine_vs_pytorch.py --permlearn /tmp/permlearn \\
-      [--torch_members 4] [--members 128] [--steps 2000] [--width 2048]
+      [--torch_members 4] [--members 128] [--rounds 3] [--steps 2000]
+      [--width 2048]
 
 Both train the same thing in one run, back to back, on the same permutation
 and the same test set: k = 10, width 2048, standard parameterization with
@@ -15,9 +16,16 @@ their own ``train_model`` (``opallab/permlearn``, ``experiment.py``) with their
 ``PermutationDataset`` and a batch of 256 ≥ k (one full batch per epoch).
 
 Printed: members/s of each (permjax cold = first call, compilation included;
-warm = a second call of the same shapes), the ratios, the final training loss
+warm = a later call of the same shapes), the ratios, the final training loss
 and the output statistics of both (mean output on the 1-bits, the spread of
 one member's outputs around the ensemble mean on the 1-bits).
+
+Cold compares first calls in the process: permjax's (compilation included)
+with the authors' (PyTorch's own start-up included: its first members train
+markedly slower than later ones). A shared or virtual machine drifts by tens
+of percent within a minute, so the warm comparison then runs in ``--rounds``
+rounds, each timing permjax (new member ids) and the authors' code right
+after it; every round's ratio is printed, and their median is the result.
 """
 
 import os
@@ -76,7 +84,8 @@ def authors(permlearn: str, perm, x_test, n: int, steps: int, width: int,
   return rate, np.stack(outs), float(np.mean(losses)), torch.get_num_threads()
 
 
-def engine(perm, x_test, n: int, steps: int, width: int, lr: float):
+def engine(perm, x_test, steps: int, width: int, lr: float):
+  """A function of member ids: ``(result, members/s)`` of one call."""
   spec = permjax.MLPSpec(width=width, b_std=0.0, parameterization="standard")
   config = permjax.TrainConfig(lr=lr, max_steps=steps, tol=0.0, loss="mean")
   task = permjax.training_set(perm)
@@ -86,10 +95,8 @@ def engine(perm, x_test, n: int, steps: int, width: int, lr: float):
     start = time.perf_counter()
     res = permjax.train_ensemble(spec, task, key, member_ids=ids,
                                  x_test=x_test, config=config)
-    return res, time.perf_counter() - start
-  cold, t_cold = run(np.arange(n))
-  warm, t_warm = run(np.arange(n, 2 * n))
-  return n / t_cold, n / t_warm, warm, cold
+    return res, len(ids) / (time.perf_counter() - start)
+  return run
 
 
 def main():
@@ -98,6 +105,7 @@ def main():
                       help="a checkout of github.com/opallab/permlearn")
   parser.add_argument("--torch_members", type=int, default=4)
   parser.add_argument("--members", type=int, default=128)
+  parser.add_argument("--rounds", type=int, default=3)
   parser.add_argument("--steps", type=int, default=2000)
   parser.add_argument("--width", type=int, default=2048)
   parser.add_argument("--k", type=int, default=10)
@@ -106,32 +114,52 @@ def main():
   if not os.path.exists(os.path.join(args.permlearn, "experiment.py")):
     parser.exit(2, f"error: {args.permlearn} is not a permlearn checkout "
                 f"(no experiment.py)\n")
+  if args.rounds < 1:
+    parser.error(f"--rounds must be >= 1, got {args.rounds}")
   perm = permjax.random_permutation(jax.random.key(0), args.k)
   test = permjax.random_inputs(jax.random.key(1), perm, 2, 1000,
                                dtype=np.float32)
-  cold, warm, res, _ = engine(perm, test.x, args.members, args.steps,
-                              args.width, args.lr)
-  t_rate, t_out, t_loss, threads = authors(
-      args.permlearn, perm, test.x, args.torch_members, args.steps,
-      args.width, args.lr)
-  # The engine once more after torch, so a drift in machine load shows.
-  _, warm_after, _, _ = engine(perm, test.x, args.members, args.steps,
-                               args.width, args.lr)
+  run = engine(perm, test.x, args.steps, args.width, args.lr)
+  n = args.members
+
+  def torch_run():
+    return authors(args.permlearn, perm, test.x, args.torch_members,
+                   args.steps, args.width, args.lr)
+  res, cold = run(np.arange(n))
+  t_cold, t_out, t_loss, threads = torch_run()
+  print(f"first calls: permjax {cold:.2f} members/s, authors {t_cold:.3f} "
+        f"members/s, ratio {cold / t_cold:.1f}x", flush=True)
+  rounds = []
+  for r in range(args.rounds):
+    _, warm = run(np.arange((r + 1) * n, (r + 2) * n))
+    t_rate = torch_run()[0]
+    rounds.append((warm, t_rate))
+    print(f"round {r + 1}: permjax warm {warm:.2f} members/s, authors "
+          f"{t_rate:.3f} members/s, ratio {warm / t_rate:.1f}x", flush=True)
+  ratios = [w / t for w, t in rounds]
+  median = float(np.median(ratios))
+  t_median = float(np.median([t for _, t in rounds]))
+  w_median = float(np.median([w for w, _ in rounds]))
   j_mean, j_sd = _stats(res.outputs, test.y)
   t_mean, t_sd = _stats(t_out, test.y)
   print(f"k={args.k} width={args.width} steps={args.steps} lr={args.lr} "
         f"standard param., trained zero-init biases, f32; "
-        f"{len(jax.local_devices())} JAX CPU devices, torch threads {threads}")
-  print(f"{'':28s} {'members/s':>10s} {'vs authors':>11s} {'train loss':>11s}"
+        f"{len(jax.local_devices())} JAX CPU devices, torch threads {threads}; "
+        f"{args.rounds} rounds, medians")
+  print(f"{'':31s} {'members/s':>10s} {'vs authors':>11s} {'train loss':>11s}"
         f" {'mean on 1s':>11s} {'member sd':>10s}")
-  print(f"{'authors (PyTorch)':28s} {t_rate:10.3f} {1.0:10.1f}x "
-        f"{t_loss:11.3e} {t_mean:11.4f} {t_sd:10.4f}")
-  for name, r in (("permjax cold (first call)", cold),
-                  ("permjax warm", warm), ("permjax warm, after torch",
-                                           warm_after)):
-    print(f"{name:28s} {r:10.3f} {r / t_rate:10.1f}x "
+  for name, r, ratio in (("authors (PyTorch), first call", t_cold, 1.0),
+                         ("authors (PyTorch), warm", t_median, 1.0)):
+    print(f"{name:31s} {r:10.3f} {ratio:10.1f}x {t_loss:11.3e} "
+          f"{t_mean:11.4f} {t_sd:10.4f}")
+  for name, r, ratio in (
+      ("permjax, first call", cold, cold / t_cold),
+      ("permjax, warm", w_median, median)):
+    print(f"{name:31s} {r:10.3f} {ratio:10.1f}x "
           f"{float(np.mean(res.final_loss)):11.3e} {j_mean:11.4f} "
           f"{j_sd:10.4f}")
+  print(f"warm ratio per round: {', '.join(f'{x:.1f}x' for x in ratios)} "
+        f"(median {median:.1f}x, range {min(ratios):.1f}-{max(ratios):.1f}x)")
 
 
 if __name__ == "__main__":

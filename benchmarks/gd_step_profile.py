@@ -8,7 +8,9 @@ core: ``--xla_cpu_multi_thread_eigen=false``, one device) of:
 
 * the bare arithmetic of a two-layer ReLU GD step on basis inputs without
   biases (forward, the three products, two updates), written as plainly as
-  JAX allows, and each product alone (with the update it feeds, so XLA cannot
+  JAX allows, then as ``training.fit_gd`` writes it (``gᵀ`` copied before
+  the readout gradient, so XLA hands that product to its GEMM library; same
+  bits), and each product alone (with the update it feeds, so XLA cannot
   hoist it out of the loop);
 * permjax's trainer (``training.fit_gd``: the same step plus the trained
   biases, the loss and divergence bookkeeping, the block loop), without and
@@ -78,6 +80,14 @@ def main():
     dpre = jnp.where(w1 > 0, s2 * (g @ w2t), 0.0)
     return w1 - lr * dpre, w2t - lr * dw2t
 
+  def bare_engine_form(c):    # gᵀ materialised, as training.fit_gd does
+    w1, w2t = c
+    h = jax.nn.relu(w1)
+    g = c2 * (s2 * jnp.einsum("nm,om->no", h, w2t) - y)
+    dw2t = s2 * (jax.lax.optimization_barrier(g.T) @ h)
+    dpre = jnp.where(w1 > 0, s2 * (g @ w2t), 0.0)
+    return w1 - lr * dpre, w2t - lr * dw2t
+
   def forward_product(c):     # (k, m) x (m, k): inner dimension m
     w1, w2t = c
     out = jnp.einsum("nm,om->no", w1, w2t)
@@ -86,6 +96,11 @@ def main():
   def readout_gradient(c):    # (k, k) x (k, m): inner dimension k
     w1, w2t = c
     return w1, w2t - 1e-9 * jnp.einsum("no,nm->om", w2t[:, :k], w1)
+
+  def readout_gradient_materialised(c):   # the same with gᵀ copied first
+    w1, w2t = c
+    gt = jax.lax.optimization_barrier(w2t[:, :k].T)
+    return w1, w2t - 1e-9 * (gt @ w1)
 
   def hidden_gradient(c):     # (k, k) x (k, m), and both updates
     w1, w2t = c
@@ -98,8 +113,12 @@ def main():
   flops = 3 * 2 * k * m * k
   for name, step, f in (
       ("bare step (3 products, no biases)", bare, flops),
+      ("bare step, g^T materialised (the engine's form)", bare_engine_form,
+       flops),
       ("  forward product h W2 alone", forward_product, flops / 3),
       ("  readout gradient g^T h alone (+ update)", readout_gradient,
+       flops / 3),
+      ("  the same, g^T materialised first", readout_gradient_materialised,
        flops / 3),
       ("  hidden gradient g W2^T alone (+ 2 updates)", hidden_gradient,
        flops / 3),

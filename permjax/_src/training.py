@@ -398,7 +398,11 @@ def _two_layer_stepper(spec, params, x_train, y_train, lr, config, in_dim):
     r = out - y_train
     loss = (c2 / 2.0) * jnp.sum(r * r)
     g = c2 * r
-    dw2t = s2 * jnp.einsum("no,nm->om", g, h)
+    # gᵀ materialised (a (out, n) copy): the product is then a plain
+    # (out, n) @ (n, width) that XLA's CPU backend hands to its GEMM library,
+    # not its own dot over the leading axes; the same sums in the same order
+    # (bitwise equal), ~4 µs less per step at the benchmark's size.
+    dw2t = s2 * (jax.lax.optimization_barrier(g.T) @ h)
     dpre = jax.jvp(act, (pre,), (s2 * (g @ w2t),))[1]
     dw1 = s1 * (dpre if x is None else x.T @ dpre)
     new = (w1 - lr * dw1,
