@@ -72,35 +72,26 @@ def main():
     return lambda c: jax.lax.fori_loop(0, steps, lambda i, c: step(c), c,
                                        unroll=5)
 
-  def bare(c):
-    w1, w2t = c
-    h = jax.nn.relu(w1)
-    g = c2 * (s2 * jnp.einsum("nm,om->no", h, w2t) - y)
-    dw2t = s2 * jnp.einsum("no,nm->om", g, h)
-    dpre = jnp.where(w1 > 0, s2 * (g @ w2t), 0.0)
-    return w1 - lr * dpre, w2t - lr * dw2t
+  def plain_readout_gradient(g, h):
+    return jnp.einsum("no,nm->om", g, h)
 
-  def bare_engine_form(c):    # gᵀ materialised, as training.fit_gd does
-    w1, w2t = c
-    h = jax.nn.relu(w1)
-    g = c2 * (s2 * jnp.einsum("nm,om->no", h, w2t) - y)
-    dw2t = s2 * (jax.lax.optimization_barrier(g.T) @ h)
-    dpre = jnp.where(w1 > 0, s2 * (g @ w2t), 0.0)
-    return w1 - lr * dpre, w2t - lr * dw2t
+  def bare_step(readout_gradient):
+    def step(c):
+      w1, w2t = c
+      h = jax.nn.relu(w1)
+      g = c2 * (s2 * jnp.einsum("nm,om->no", h, w2t) - y)
+      dw2t = s2 * readout_gradient(g, h)
+      dpre = jnp.where(w1 > 0, s2 * (g @ w2t), 0.0)
+      return w1 - lr * dpre, w2t - lr * dw2t
+    return step
 
   def forward_product(c):     # (k, m) x (m, k): inner dimension m
     w1, w2t = c
     out = jnp.einsum("nm,om->no", w1, w2t)
     return w1 + 1e-9 * out[:, :1], w2t
 
-  def readout_gradient(c):    # (k, k) x (k, m): inner dimension k
-    w1, w2t = c
-    return w1, w2t - 1e-9 * jnp.einsum("no,nm->om", w2t[:, :k], w1)
-
-  def readout_gradient_materialised(c):   # the same with gᵀ copied first
-    w1, w2t = c
-    gt = jax.lax.optimization_barrier(w2t[:, :k].T)
-    return w1, w2t - 1e-9 * (gt @ w1)
+  def readout_gradient_alone(readout_gradient):   # (k, k) x (k, m)
+    return lambda c: (c[0], c[1] - 1e-9 * readout_gradient(c[1][:, :k], c[0]))
 
   def hidden_gradient(c):     # (k, k) x (k, m), and both updates
     w1, w2t = c
@@ -112,14 +103,15 @@ def main():
 
   flops = 3 * 2 * k * m * k
   for name, step, f in (
-      ("bare step (3 products, no biases)", bare, flops),
-      ("bare step, g^T materialised (the engine's form)", bare_engine_form,
-       flops),
+      ("bare step (3 products, no biases)",
+       bare_step(plain_readout_gradient), flops),
+      ("bare step, g^T materialised (the engine's form)",
+       bare_step(training.readout_gradient), flops),
       ("  forward product h W2 alone", forward_product, flops / 3),
-      ("  readout gradient g^T h alone (+ update)", readout_gradient,
-       flops / 3),
-      ("  the same, g^T materialised first", readout_gradient_materialised,
-       flops / 3),
+      ("  readout gradient g^T h alone (+ update)",
+       readout_gradient_alone(plain_readout_gradient), flops / 3),
+      ("  the same, g^T materialised first",
+       readout_gradient_alone(training.readout_gradient), flops / 3),
       ("  hidden gradient g W2^T alone (+ 2 updates)", hidden_gradient,
        flops / 3),
       ("  the two weight updates alone", updates, 0)):
