@@ -8,11 +8,11 @@ core: ``--xla_cpu_multi_thread_eigen=false``, one device) of:
 
 * the bare arithmetic of a two-layer ReLU GD step on basis inputs without
   biases (forward, the three products, two updates), written as plainly as
-  JAX allows, then as ``training.fit_gd`` writes it (``gᵀ`` copied before
+  JAX allows, then as ``permjax.fit_gd`` writes it (``gᵀ`` copied before
   the readout gradient, so XLA hands that product to its GEMM library; same
   bits), and each product alone (with the update it feeds, so XLA cannot
   hoist it out of the loop);
-* permjax's trainer (``training.fit_gd``: the same step plus the trained
+* permjax's trainer (``permjax.fit_gd``: the same step plus the trained
   biases, the loss and divergence bookkeeping, the block loop), without and
   with biases, unbatched and under ``vmap`` of one member (as
   ``train_ensemble`` runs it with one member per device);
@@ -38,7 +38,6 @@ import jax.numpy as jnp  # pylint: disable=wrong-import-position
 import numpy as np  # pylint: disable=wrong-import-position
 
 import permjax  # pylint: disable=wrong-import-position
-from permjax._src import training  # pylint: disable=wrong-import-position
 
 
 def _best_of_3(fn, *args) -> float:
@@ -106,12 +105,12 @@ def main():
       ("bare step (3 products, no biases)",
        bare_step(plain_readout_gradient), flops),
       ("bare step, g^T materialised (the engine's form)",
-       bare_step(training.readout_gradient), flops),
+       bare_step(permjax.readout_gradient), flops),
       ("  forward product h W2 alone", forward_product, flops / 3),
       ("  readout gradient g^T h alone (+ update)",
        readout_gradient_alone(plain_readout_gradient), flops / 3),
       ("  the same, g^T materialised first",
-       readout_gradient_alone(training.readout_gradient), flops / 3),
+       readout_gradient_alone(permjax.readout_gradient), flops / 3),
       ("  hidden gradient g W2^T alone (+ 2 updates)", hidden_gradient,
        flops / 3),
       ("  the two weight updates alone", updates, 0)):
@@ -121,7 +120,7 @@ def main():
   for b_std, label in ((None, "no biases"), (0.0, "trained biases")):
     spec = permjax.MLPSpec(width=m, b_std=b_std, parameterization="standard")
     params = spec.init_params(key, k, k)
-    fit = lambda p, spec=spec: training.fit_gd(spec, p, None, y, lr,  # pylint: disable=unnecessary-lambda-assignment
+    fit = lambda p, spec=spec: permjax.fit_gd(spec, p, None, y, lr,  # pylint: disable=unnecessary-lambda-assignment
                                                config, k).loss
     rows.append((f"fit_gd, {label}", _best_of_3(fit, params) / steps * 1e6,
                  flops))

@@ -31,7 +31,6 @@ import jax
 import numpy as np
 
 import permjax
-from permjax._src import sources
 
 
 def measure(k, sampler, members):
@@ -39,7 +38,7 @@ def measure(k, sampler, members):
   train = permjax.training_set(perm)
   x = permjax.all_inputs(perm).x
   start = time.perf_counter()
-  src = sources.gp_member_source(permjax.MLPSpec(width=1), "ntk", train, x,
+  src = permjax.gp_member_source(permjax.MLPSpec(width=1), "ntk", train, x,
                                   jax.random.key(1), sampler=sampler)
   src(np.arange(members))
   setup = time.perf_counter() - start
@@ -65,7 +64,7 @@ def main():
   for k in (int(v) for v in args.k.split(",")):
     n = 2**k - 1
     gb = 2 * n * n * 8 / 1e9
-    if n <= sources.DENSE_AUTO_LIMIT:
+    if n <= permjax.DENSE_AUTO_LIMIT:
       d_setup, d_batch = measure(k, "dense", args.members)
     else:
       d_setup = d_batch = None

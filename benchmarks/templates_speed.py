@@ -16,7 +16,6 @@ import argparse
 import time
 
 import permjax
-from permjax._src import execution
 
 
 def main():
@@ -28,7 +27,7 @@ def main():
   start = time.perf_counter()
   fast = permjax.execute(prog, permjax.exact_mean())
   t_fast = time.perf_counter() - start
-  ref = execution.NTReferenceMean()
+  ref = permjax.NTReferenceMean()
   ref(prog, prog.encode(prog.initial_states([0], [1])))  # warm-up (compile)
   start = time.perf_counter()
   slow = permjax.execute(prog, ref)

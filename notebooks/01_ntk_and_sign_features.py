@@ -19,7 +19,7 @@
 # **every** nonzero binary input right?
 #
 # In the infinite-width limit the trained network is a Gaussian process (GP)
-# whose mean is $\mu(x) = \Theta(x, X)\,\Theta_{XX}^{-1} Y$ (SPEC §5). On the
+# whose mean is $\mu(x) = \Theta(x, X)\,\Theta_{XX}^{-1} Y$ (docs/theory/permutation.md §5). On the
 # basis vectors the kernel is $\Theta_{XX} = (aI + bJ)/k$, and for a
 # normalised input with $n$ ones the mean takes only two values: $\alpha_n > 0$
 # on the bits where $Px$ is 1 and $\beta_n < 0$ where it is 0. The **sign** of
@@ -54,7 +54,7 @@ kern = permjax.kernel_matrices(spec, np.eye(4))
 print("NTK on I_4:\n", np.round(kern.ntk, 6))
 print("NNGP on I_4:\n", np.round(kern.nngp, 6))
 print("NNGP off/diag =", kern.nngp[0, 1] / kern.nngp[0, 0], " 1/pi =", 1 / np.pi)
-# SPEC §4 golden values at k = 4.
+# docs/theory/permutation.md §4 golden values at k = 4.
 assert np.allclose([kern.ntk[0, 0], kern.ntk[0, 1], kern.nngp[0, 0]],
                    [0.25, 0.0397887, 0.125], atol=1e-7)
 assert np.isclose(kern.nngp[0, 1] / kern.nngp[0, 0], 1 / np.pi)

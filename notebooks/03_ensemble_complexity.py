@@ -16,7 +16,7 @@
 #
 # Averaging $N$ members makes the ensemble's output on an input with $n$ ones
 # Gaussian with mean $\alpha_n$ / $\beta_n$ and variance $\sigma_n^2/N$
-# (SPEC §6). Rounding is exact with probability
+# (docs/theory/permutation.md §6). Rounding is exact with probability
 # $\Phi(\alpha_n\sqrt N/\sigma_n)^n\,\Phi(-\beta_n\sqrt N/\sigma_n)^{k-n}$.
 #
 # * **One input**: the smallest $N$ reaching a target grows like $k\log k$.
@@ -99,7 +99,7 @@ for k in (10, 100, 1000, 5000 if SMALL else 20000):
 #
 # The curve in the paper's Figure 1 ("Eq. (21)") is matched to about 2% by
 # $8\,\sigma_2^2/\beta_2^2\,\ln(2k/\delta)$ with $\delta = 10^{-4}$
-# (reverse-engineered, SPEC §7). It lies far above the exact Gaussian sizes.
+# (reverse-engineered, docs/theory/permutation.md §7). It lies far above the exact Gaussian sizes.
 
 # %%
 kk = np.arange(3, 31)
@@ -115,7 +115,7 @@ plt.grid(alpha=0.3)
 plt.show()
 
 # %% [markdown]
-# ## The readout rule sets N (SPEC §9)
+# ## The readout rule sets N (docs/theory/readout.md §1)
 #
 # Rounding the average at 0 (the paper's `zero` rule) must resolve the tiny
 # negative mean $\beta_n \approx -0.15/k$ of the bits that should be 0. A
@@ -130,8 +130,8 @@ plt.show()
 from permjax import readout
 from permjax.experiments import figure1 as ntk_permutation
 
-rules = {"zero": readout.zero(), "midpoint": readout.midpoint(),
-         "optimal": readout.optimal()}
+rules = {"zero": readout.zero(), "midpoint": readout.midpoint("ntk"),
+         "optimal": readout.optimal("ntk")}
 k_rule = np.unique(np.logspace(np.log10(3), 5 if not SMALL else 3, 40).astype(int))
 k_rule_all = k_rule[k_rule <= (10_000 if not SMALL else 1000)]
 fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -145,7 +145,7 @@ for (name, rule), color in zip(rules.items(), ("C0", "C1", "C2")):
         f"{permjax.ensemble_size([10, 30, 1000], readout=rule).tolist()}; "
         f"all inputs at k = 10, 30: "
         f"{permjax.ensemble_size([10, 30], scope='all', readout=rule).tolist()}")
-# SPEC §9: one n = 2 input needs a single member at every k under the
+# docs/theory/readout.md §1: one n = 2 input needs a single member at every k under the
 # midpoint rule, and 333 / 840 at k = 10 / 30 under the zero rule.
 assert permjax.ensemble_size([10, 30], readout=rules["zero"]).tolist() == [333, 840]
 assert set(permjax.ensemble_size(k_rule, readout=rules["midpoint"]).tolist()) == {1}

@@ -101,7 +101,7 @@ truth = prog.step(states)
 ns = np.arange(2, n.max() + 1)
 one_min = [mean[n == v][truth[n == v]].min() for v in ns]
 zero_max = [mean[n == v][~truth[n == v]].max() for v in ns]
-mid = permjax.readout.midpoint().thresholds(prog.k, ns)
+mid = permjax.readout.midpoint("ntk").thresholds(prog.k, ns)
 plt.figure(figsize=(6, 3.5))
 plt.plot(ns, one_min, "o-", label="smallest 1-bit mean")
 plt.plot(ns, zero_max, "s-", label="largest 0-bit mean")
@@ -117,22 +117,22 @@ assert np.all((np.array(zero_max) < mid) & (mid < np.array(one_min)))
 
 # %% [markdown]
 # Members needed for every bit of every reachable state to be right with
-# probability 0.9 (NTK GP, union bound; TEMPLATES.md §3.5): the zero rule with
+# probability 0.9 (NTK GP, union bound; docs/theory/templates.md §3.4): the zero rule with
 # the structural zeros hard-wired needs hundreds to thousands and grows with
 # m; a per-n threshold needs a handful.
 
 # %%
-print("task            m  zero(fixed)  midpoint  optimal")
-for task, m in [("addition", m) for m in range(2, 5 if SMALL else 7)] + [
+print("program         bits  zero(fixed)  midpoint  optimal")
+for family, m in [("addition", m) for m in range(2, 5 if SMALL else 7)] + [
     ("multiplication", m) for m in range(1, 3 if SMALL else 5)]:
-  prog = (permjax.addition_program(m) if task == "addition"
-          else permjax.multiplication_program(m))
+  prog = permjax.program(family, m)
   states = permjax.reachable_states(prog)
-  row = [permjax.execution_ensemble_size(prog, rule, fix_structural_zeros=True,
+  zeros = prog.structural_zeros()
+  row = [permjax.execution_ensemble_size(prog, rule.with_fixed_zeros(zeros),
                                          states=states)
          for rule in (permjax.readout.zero(), permjax.readout.midpoint(),
                       permjax.readout.optimal())]
-  print(f"{task:14s} {m:2d} {row[0]:11d} {row[1]:9d} {row[2]:8d}")
+  print(f"{family:14s} {m:4d} {row[0]:11d} {row[1]:9d} {row[2]:8d}")
   assert row[1] <= 10 < row[0]
 
 # %% [markdown]
@@ -144,9 +144,9 @@ for task, m in [("addition", m) for m in range(2, 5 if SMALL else 7)] + [
 # operand pair and every step. A pair executes *exactly* when every bit of
 # every step equals the OR rule; since a run follows the ideal trajectory
 # until its first error, the members are evaluated once, on the encodings of
-# the ideal runs (`permjax.program_test_set`), and `permjax.grow_execution`
-# grows one ensemble while every readout rule reads the same running
-# average.
+# the ideal runs (`permjax.program_test_set`), and `permjax.grow` with a
+# `permjax.ProgramScorer` grows one ensemble while every readout rule reads
+# the same running average — the same growth protocol as the permutation's.
 
 # %%
 import jax
@@ -154,20 +154,20 @@ import jax
 prog = permjax.addition_program(3 if SMALL else 4)
 test = permjax.program_test_set(prog)
 train = permjax.Examples(*prog.training_set())
-rules = {name: permjax.execution_rule(name, prog)
+rules = {name: permjax.readout.from_name(name, "ntk", program=prog)
          for name in ("zero_fixed", "margin", "midpoint")}
-gp = permjax.grow_execution(
+scorer = permjax.ProgramScorer(prog, test, rules)
+gp = permjax.grow(
     permjax.gp_member_source(permjax.MLPSpec(width=1), "ntk", train, test.x,
                              jax.random.key(0), sampler="dense"),
-    prog, test, rules, max_members=2048, chunk=128)
-nets = permjax.grow_execution(
+    scorer, max_members=2048, chunk=128)
+nets = permjax.grow(
     permjax.network_member_source(permjax.MLPSpec(width=512), train, test.x,
                                   jax.random.key(1),
                                   permjax.TrainConfig(max_steps=20_000, tol=1e-7)),
-    prog, test, rules, max_members=64, chunk=32)
-bound = {name: permjax.execution_ensemble_size(
-    prog, rule.readout, fix_structural_zeros=rule.fix_structural_zeros)
-    for name, rule in rules.items()}
+    scorer, max_members=64, chunk=32)
+bound = {name: permjax.execution_ensemble_size(prog, rule)
+         for name, rule in rules.items()}
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), sharey=True)
 for ax, curves, title in ((axes[0], gp, "GP draws (NTK)"),
@@ -196,11 +196,11 @@ assert max(gp.n_at["margin"][1.0], nets.n_at["margin"][1.0]) <= 8
 # match a single template (training inputs), a 0-bit's GP mean and variance
 # are exactly 0, but a trained network carries its training residual, and the
 # N-member average of residuals has a random sign for every N
-# (TEMPLATES.md §5.3). The first errors say so: by the number of matched
+# (docs/theory/templates.md §4.4). The first errors say so: by the number of matched
 # templates at the first wrong step,
 
 # %%
-last = [e for e in nets.first_errors if e["rule"] == "zero_fixed"][-1]
+last = [e for e in nets.details if e["rule"] == "zero_fixed"][-1]
 print(f"after {last['members']} members: {last['failing_pairs']} pairs fail; "
       f"first wrong step matched n templates: {last['by_n']}")
 assert last["failing_pairs"] > 0 and "1" in last["by_n"]
@@ -208,21 +208,21 @@ assert last["failing_pairs"] > 0 and "1" in last["by_n"]
 # %% [markdown]
 # The committed run (`python -m permjax.experiments.template_execution
 # ensembles --config default`, addition m = 2..8, multiplication m = 1..4,
-# three sources; `--config widths` for the width sweep) is in
+# three regimes; `--config widths` for the width sweep) is in
 # `experiments/template_ensembles/`.
 
 # %%
 import os
 
 from permjax.experiments import records as records_lib
-from permjax.experiments.template_execution import ensemble_report
+from permjax.experiments.template_execution import report
 
 folder = os.path.join(os.path.dirname(os.path.dirname(permjax.__file__)),
                       "experiments", "template_ensembles", "default")
 recs = records_lib.load_results(folder)
 if recs:
-  rows = ensemble_report.summarize(recs)
-  print(ensemble_report.markdown([r for r in rows if r["rule"] != "midpoint"]))
+  rows = report.summarize(recs)
+  print(report.markdown([r for r in rows if r["rule"] != "midpoint"]))
   margin = [r for r in rows if r["rule"] == "margin"]
   assert all(r["reached_all"] == r["seeds"] for r in margin)
 else:

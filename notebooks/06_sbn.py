@@ -16,7 +16,7 @@
 # `SBN a, b, c`: `M[a] ← M[a] − M[b]`; if the result is negative jump to `c`,
 # else go on. The paper's v2 names SBN as its fourth task but publishes no
 # construction, so this is **permjax's own**, built from the addition
-# primitives (`permjax/_src/sbn.py` has the field layout, every template
+# primitives (`docs/theory/sbn.md` has the field layout, every template
 # family and the counts): a fetch loads `p = ~M[a]` and `q = M[b]`, the
 # two-operand adder of addition adds them under a one-hot timer, and the
 # write-back stores `~p` — so `M[a] − M[b] = ~(~M[a] + M[b])` — while the sign
@@ -30,7 +30,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import permjax
-from permjax._src import sbn
 
 SMALL = os.environ.get("PERMJAX_SMALL") == "1"
 
@@ -50,10 +49,11 @@ SMALL = os.environ.get("PERMJAX_SMALL") == "1"
 # The exact NTK mean is read at every step and must equal the OR rule.
 
 # %%
-prog = sbn.loop_program(4)
-machine = sbn.SBNMachine(5, 4, ((0, 3, 4), (2, 1, 2), (4, 4, 3), (4, 3, 0)))
+prog = permjax.program("sbn_loop", 4)
+machine = permjax.SBNMachine(5, 4, ((0, 3, 4), (2, 1, 2), (4, 4, 3),
+                                    (4, 3, 0)))
 memory = np.array([[2, 3, 0, 1, 0]])  # n = 2, y = 3
-a, b = sbn.to_operands(machine, memory)
+a, b = permjax.sbn_to_operands(machine, memory)
 states = prog.initial_states(a, b)
 rows, pcs = [states[0]], []
 mean = permjax.exact_mean()
@@ -77,9 +77,9 @@ for name, width in prog.fields:
 ax.set_ylabel("step")
 ax.set_title(f"{prog.name}: n = 2, y = 3 until halt (step {halted_at})")
 plt.show()
-final = sbn.signed(np.stack([prog.value(states, f"m{j}") for j in range(5)],
+final = permjax.sbn_signed(np.stack([prog.value(states, f"m{j}") for j in range(5)],
                             axis=1), 4)
-want, count = sbn.interpret(machine, memory, 9)
+want, count = permjax.sbn_interpret(machine, memory, 9)
 print(f"final memory {final[0].tolist()} (interpreter: {want[0].tolist()}, "
       f"{int(count[0])} instructions, {int(count[0]) * 10} steps)")
 assert final.tolist() == want.tolist() and want[0, 2] == -6
@@ -97,9 +97,9 @@ assert halted_at == int(count[0]) * 10
 # %%
 print(f"{'program':28s} {'T':>4s} {'k':>4s} {'D':>4s} {'inputs':>7s} "
       f"{'steps':>6s} {'exact':>6s} {'=OR':>5s}")
-for name in sbn.PROGRAMS:
+for name in ("sbn_instruction", "sbn_loop", "sbn_idioms"):
   for w in ((3,) if SMALL else (3, 4)):
-    p = sbn.program_named(name, w)
+    p = permjax.program(name, w)
     run = permjax.execute(p, permjax.exact_mean())
     print(f"{p.name:28s} {p.T:4d} {p.k:4d} {p.D:4d} {run.pairs:7d} "
           f"{run.steps:6d} {run.all_correct!s:>6s} {run.matches_or_rule!s:>5s}")
@@ -109,39 +109,36 @@ for name in sbn.PROGRAMS:
 # ## Ensembles
 #
 # GP draws and finite networks (both parameterizations) run the loop through
-# `permjax.grow_execution`, with every readout rule reading the same running
+# `permjax.grow` with a `permjax.ProgramScorer`, every readout rule reading the same running
 # average. The margin rule needs a handful of members; the zero rule (with
 # its 1e-10 threshold) needs the union bound's thousands from the GP and
 # never gets there with finite networks, whose training residual at the
 # one-template states has a random sign.
 
 # %%
-prog = sbn.loop_program(3 if SMALL else 4)
+prog = permjax.program("sbn_loop", 3 if SMALL else 4)
 test = permjax.program_test_set(prog)
 train = permjax.Examples(*prog.training_set())
 out = {}
-for source in ("gp", "ntk", "standard"):
-  kernel = "nngp" if source == "standard" else "ntk"
-  rules = {r: permjax.execution_rule(r, prog, kernel)
+for regime in ("gp", "ntk", "standard"):
+  kernel = "nngp" if regime == "standard" else "ntk"
+  rules = {r: permjax.readout.from_name(r, kernel, program=prog)
            for r in ("zero_fixed", "margin")}
-  if source == "gp":
+  if regime == "gp":
     src = permjax.gp_member_source(permjax.MLPSpec(width=1), "ntk", train,
                                    test.x, jax.random.key(0), sampler="dense")
   else:
-    spec = (permjax.MLPSpec(width=512) if source == "ntk" else
+    spec = (permjax.MLPSpec(width=512) if regime == "ntk" else
             permjax.MLPSpec(width=512, b_std=0.0, parameterization="standard"))
     src = permjax.network_member_source(
         spec, train, test.x, jax.random.key(1),
         permjax.TrainConfig(max_steps=20_000, tol=1e-7))
-  curves = permjax.grow_execution(src, prog, test, rules,
-                                  max_members=256 if source == "gp" else 32,
-                                  chunk=32)
-  bound = {r: permjax.execution_ensemble_size(
-      prog, rule.readout, kernel=kernel,
-      fix_structural_zeros=rule.fix_structural_zeros)
-      for r, rule in rules.items()}
-  out[source] = (curves, bound)
-  print(f"{source:9s} margin: N(all inputs) = {curves.n_at['margin'][1.0]} "
+  curves = permjax.grow(src, permjax.ProgramScorer(prog, test, rules),
+                        max_members=256 if regime == "gp" else 32, chunk=32)
+  bound = {r: permjax.execution_ensemble_size(prog, rule, kernel=kernel)
+           for r, rule in rules.items()}
+  out[regime] = (curves, bound)
+  print(f"{regime:9s} margin: N(all inputs) = {curves.n_at['margin'][1.0]} "
         f"(union bound {bound['margin']}); zero_fixed after "
         f"{curves.members} members: {curves.accuracy['zero_fixed'][-1]:.3f} "
         f"of inputs (union bound {bound['zero_fixed']})")
@@ -155,14 +152,14 @@ for source in ("gp", "ntk", "standard"):
 
 # %%
 from permjax.experiments import records as records_lib
-from permjax.experiments.template_execution import ensemble_report
+from permjax.experiments.template_execution import report
 
 folder = os.path.join(os.path.dirname(os.path.dirname(permjax.__file__)),
                       "experiments", "template_ensembles", "sbn")
 recs = records_lib.load_results(folder)
 if recs:
-  rows = ensemble_report.summarize(recs)
-  print(ensemble_report.markdown(rows))
+  rows = report.summarize(recs)
+  print(report.markdown(rows))
   assert all(r["reached_all"] == r["seeds"] for r in rows
              if r["rule"] == "margin")
 else:

@@ -1,52 +1,52 @@
-"""permjax: exact learning of permutations with wide ReLU networks, in JAX.
+"""permjax: how wide ReLU networks learn discrete algorithms exactly, in JAX.
 
-Reproduces and extends arXiv 2502.16763v1 (Giapitzakis, Back de Luca,
-Fountoulakis, 2025): a two-layer ReLU network trained by gradient descent on
-the k standard basis vectors learns a fixed permutation of every nonzero binary
-input; its infinite-width limit is a Gaussian process whose mean has the sign
-pattern of the answer, and averaging N trained networks then rounding at 0 is
-exact with high probability.
+Reproduces and extends arXiv 2502.16763 (Giapitzakis, Back de Luca,
+Fountoulakis): v1, a two-layer ReLU network trained by gradient descent on
+the k standard basis vectors learns a fixed permutation of every nonzero
+binary input, its infinite-width limit is a Gaussian process whose mean has
+the answer's sign pattern, and averaging N trained networks is exact with
+high probability; v2, template programs (addition, multiplication, SBN)
+executed step by step by the same kind of network. The theory the code
+implements is in ``docs/theory/`` of the repository.
 
-The public API, by concept (each lives in one private module):
+Vocabulary (``docs/glossary.md``): a **regime** is where members come from
+(``gp``: draws of the infinite-width GP; ``ntk``/``standard``: finite
+networks in that parameterization); a **kernel** is ``ntk`` or ``nngp``, the
+GP a regime's members follow; the **parameterization** is a property of an
+:class:`MLPSpec` only; **train** is the training examples; a **program** is
+a template program of a registered **family** and size ``bits``; a **rule**
+is a readout's name; a **scorer** says what "exact" means for a test set.
 
-* task data: :func:`validate_permutation`, :func:`random_permutation`,
-  :func:`training_set`, :func:`random_inputs`, :func:`inputs_with_n_ones`,
-  :func:`all_inputs` and their chunked iterators;
+The public API, by concept (each implemented in one private module):
+
+* the permutation task: :func:`validate_permutation`,
+  :func:`random_permutation`, :func:`training_set`, :func:`random_inputs`,
+  :func:`inputs_with_n_ones`, :func:`all_inputs` and their chunked iterators;
 * models: :class:`MLPSpec`, one spec giving a Flax model and its
   neural-tangents ``(init_fn, apply_fn, kernel_fn)``;
-* kernels: :func:`kernel_matrices` (closed-form NNGP/NTK, float64),
-  :func:`empirical_ntk` (a finite network's tangent kernel);
-* GP prediction: :func:`gp_predict` (``backend="nt" | "closed_form"``,
-  ``kernel="ntk" | "nngp"``), :func:`posterior_mean`, :func:`symmetric_gp`
-  (α_n, β_n, σ²_n),
-  :func:`symmetric_sampler` (exact joint draws of an S_k-invariant Gaussian on
-  whole layers of the cube, ``O(k² 2^k)`` per draw);
+* kernels and GP: :func:`kernel_matrices`, :func:`empirical_ntk`,
+  :func:`mlp_ntk`, :func:`gp_predict`, :func:`posterior_mean`,
+  :func:`symmetric_gp` (α_n, β_n, σ²_n), :func:`template_mean`,
+  :func:`symmetric_sampler`;
 * training: :class:`TrainConfig`, :func:`train_ensemble` (vmapped over
-  members, sharded over devices, checkpointed and resumable; GD or the
-  closed-form linearized trainer), :func:`mlp_ntk` (layer-wise empirical NTK);
-* ensemble growth (task-generic): member sources
-  (:func:`gp_member_source`, :func:`network_member_source`, a
-  :class:`MemberSource`), :func:`grow` with :class:`GrowthState` and
-  :class:`GrowthCheckpoint`, over a deduplicated :class:`TestSet`
-  (:func:`unique_inputs`);
-* readout rules (:mod:`permjax.readout`): ``zero`` (the paper's),
-  ``fixed``, per-n ``midpoint`` and ``optimal``, ``self_calibrated``; they
-  set the ensemble size;
-* template programs (the paper's v2): :class:`Program` of
-  :class:`Template` s (:func:`addition_program`,
-  :func:`multiplication_program`, :func:`permutation_program`), the OR-rule
-  reference (:func:`run_or_rule`), :func:`execute` with a predictor such as
-  :func:`exact_mean`, and :func:`execution_ensemble_size`;
-* SBN (permjax's own construction, not the paper's): :class:`SBNMachine`,
-  :func:`sbn_program` (the machine as a template program),
-  :func:`sbn_interpret` (the plain-integer reference),
-  :func:`sbn_program_named` (``sbn_instruction``, ``sbn_loop``,
-  ``sbn_idioms``);
-* ensembles executing programs: :func:`program_test_set` (the encodings the
-  ideal runs visit), :func:`execution_rule`, :func:`grow_execution` (per-rule
-  fraction of pairs exact against N, first errors; :class:`ExecutionCheckpoint`),
-  and N-member predictors :func:`gp_ensemble_mean`,
-  :func:`network_ensemble_mean` (:class:`EnsembleMean`);
+  members, sharded over devices and hosts, checkpointed), :func:`fit_gd`,
+  :func:`fit_linearized`;
+* growth (one protocol for every task family): member sources
+  (:func:`gp_member_source`, :func:`network_member_source`), scorers
+  (:class:`InputScorer`, :class:`ProgramScorer`), :func:`grow` with
+  :class:`GrowthState`, :class:`GrowthCheckpoint` and :class:`Curve`;
+  :func:`ensemble_average` for a fixed N;
+* readouts (:mod:`permjax.readout`): :class:`Readout` rules ``zero``,
+  ``zero_fixed``, ``fixed``, ``margin`` (:func:`margin`), ``midpoint``,
+  ``optimal``, ``self_calibrated``;
+* template programs: :class:`Program` of :class:`Template` s, the family
+  registry (:func:`program`, :func:`program_families`,
+  :func:`program_family`, :func:`register_program`), the OR rule
+  (:func:`run_or_rule`), :func:`execute` with a predictor
+  (:func:`exact_mean`, :func:`gp_ensemble_mean`,
+  :func:`network_ensemble_mean`), :func:`program_test_set`,
+  :func:`execution_ensemble_size`; SBN machines (:class:`SBNMachine`,
+  :func:`sbn_program`, :func:`sbn_interpret`);
 * ensemble complexity: :func:`ensemble_size`, :func:`paper_style_bound`,
   :func:`paper_figure_bound`, :func:`worst_n`, :func:`worst_ratio`.
 
@@ -54,6 +54,7 @@ The public API, by concept (each lives in one private module):
 imported on first use).
 """
 
+from permjax._src.checkpoint import CheckpointError
 from permjax._src.complexity import binding_n
 from permjax._src.complexity import ensemble_size
 from permjax._src.complexity import ensemble_size_enumerated
@@ -62,84 +63,102 @@ from permjax._src.complexity import paper_figure_bound
 from permjax._src.complexity import paper_style_bound
 from permjax._src.complexity import worst_n
 from permjax._src.complexity import worst_ratio
-from permjax._src.checkpoint import CheckpointError
-from permjax._src.ensembles import EnsembleResult
-from permjax._src.ensembles import gather_across_processes
-from permjax._src.ensembles import host_member_ids
-from permjax._src.ensembles import merge_results
-from permjax._src.ensembles import train_ensemble
-from permjax._src.ensembles import TrainingDivergedError
-from permjax._src.gp import gp_predict
-from permjax._src.gp import posterior_mean
-from permjax._src.gp import GPPrediction
-from permjax._src.gp import symmetric_gp
-from permjax._src.gp import SymmetricGP
-from permjax._src.execution import exact_mean
-from permjax._src.execution import ExactMean
+from permjax._src.ensemble_training import EnsembleResult
+from permjax._src.ensemble_training import gather_across_processes
+from permjax._src.ensemble_training import host_member_ids
+from permjax._src.ensemble_training import merge_results
+from permjax._src.ensemble_training import train_ensemble
+from permjax._src.ensemble_training import TrainingDivergedError
 from permjax._src.execution import execute
 from permjax._src.execution import Execution
 from permjax._src.execution import execution_ensemble_size
+from permjax._src.execution import ideal_runs
+from permjax._src.execution import margin
+from permjax._src.execution import program_test_set
 from permjax._src.execution import reachable_states
+from permjax._src.gp import gp_predict
+from permjax._src.gp import GPPrediction
+from permjax._src.gp import posterior_mean
+from permjax._src.gp import symmetric_gp
+from permjax._src.gp import SymmetricGP
+from permjax._src.gp import template_mean
+from permjax._src.growth import accumulate
+from permjax._src.growth import ACCURACY_TARGETS
+from permjax._src.growth import check_unconverged
 from permjax._src.growth import Curve
-from permjax._src.sbn import SBNMachine
-from permjax._src.sbn import interpret as sbn_interpret
-from permjax._src.sbn import program_named as sbn_program_named
-from permjax._src.sbn import sbn_program
-from permjax._src.program_ensembles import EnsembleMean
-from permjax._src.program_ensembles import execution_rule
-from permjax._src.program_ensembles import ExecutionCheckpoint
-from permjax._src.program_ensembles import ExecutionCurves
-from permjax._src.program_ensembles import ExecutionRule
-from permjax._src.program_ensembles import ExecutionState
-from permjax._src.program_ensembles import gp_ensemble_mean
-from permjax._src.program_ensembles import grow_execution
-from permjax._src.program_ensembles import margin_threshold
-from permjax._src.program_ensembles import network_ensemble_mean
-from permjax._src.program_ensembles import program_test_set
-from permjax._src.program_ensembles import ProgramTestSet
+from permjax._src.growth import ensemble_average
+from permjax._src.growth import first_reaching
 from permjax._src.growth import GOOD_STATUSES
 from permjax._src.growth import grow
 from permjax._src.growth import GrowthCheckpoint
 from permjax._src.growth import GrowthState
-from permjax._src.growth import TestSet
-from permjax._src.growth import unique_inputs
+from permjax._src.growth import unconverged_count
 from permjax._src.growth import UnconvergedMembersError
 from permjax._src.hypercube import isotypic_blocks
 from permjax._src.hypercube import symmetric_sampler
 from permjax._src.hypercube import SymmetricSampler
-from permjax._src.tangents import empirical_ntk
 from permjax._src.kernels import kappa0
 from permjax._src.kernels import kappa1
 from permjax._src.kernels import kernel_matrices
 from permjax._src.kernels import KernelPair
-from permjax._src.tangents import mlp_ntk
 from permjax._src.kernels import symmetric_kernel_values
 from permjax._src.models import MLPSpec
-from permjax._src.readout import Readout
 from permjax._src.models import NTTriple
 from permjax._src.models import sparse_rows
 from permjax._src.models import SparseRows
+from permjax._src.permutation import all_inputs
+from permjax._src.permutation import apply_permutation
+from permjax._src.permutation import count_inputs
+from permjax._src.permutation import Examples
+from permjax._src.permutation import inputs_with_n_ones
+from permjax._src.permutation import iter_all_inputs
+from permjax._src.permutation import iter_inputs_with_n_ones
+from permjax._src.permutation import make_examples
+from permjax._src.permutation import permutation_matrix
+from permjax._src.permutation import random_inputs
+from permjax._src.permutation import random_permutation
+from permjax._src.permutation import training_set
+from permjax._src.permutation import validate_permutation
+from permjax._src.predictors import EnsembleMean
+from permjax._src.predictors import exact_mean
+from permjax._src.predictors import ExactMean
+from permjax._src.predictors import gp_ensemble_mean
+from permjax._src.predictors import network_ensemble_mean
+from permjax._src.predictors import NTReferenceMean
+from permjax._src.predictors import training_examples
+from permjax._src.programs import families as program_families
+from permjax._src.programs import Family as ProgramFamily
+from permjax._src.programs import family as program_family
+from permjax._src.programs import program
+from permjax._src.programs import register as register_program
+from permjax._src.programs.addition import addition_program
+from permjax._src.programs.comparison import comparison_program
+from permjax._src.programs.multiplication import multiplication_program
+from permjax._src.programs.permutation import permutation_program
+from permjax._src.programs.sbn import from_operands as sbn_from_operands
+from permjax._src.programs.sbn import interpret as sbn_interpret
+from permjax._src.programs.sbn import SBNMachine
+from permjax._src.programs.sbn import sbn_program
+from permjax._src.programs.sbn import signed as sbn_signed
+from permjax._src.programs.sbn import to_operands as sbn_to_operands
+from permjax._src.readout import Readout
+from permjax._src.scorers import first_errors
+from permjax._src.scorers import InputScorer
+from permjax._src.scorers import pair_exactness
+from permjax._src.scorers import ProgramScorer
+from permjax._src.scorers import ProgramTestSet
+from permjax._src.scorers import TestSet
+from permjax._src.scorers import unique_inputs
+from permjax._src.sources import DENSE_AUTO_LIMIT
 from permjax._src.sources import gp_member_source
+from permjax._src.sources import GP_SAMPLERS
 from permjax._src.sources import Members
 from permjax._src.sources import MemberSource
 from permjax._src.sources import network_member_source
-from permjax._src.task import all_inputs
-from permjax._src.task import apply_permutation
-from permjax._src.task import count_inputs
-from permjax._src.task import Examples
-from permjax._src.task import inputs_with_n_ones
-from permjax._src.task import iter_all_inputs
-from permjax._src.task import iter_inputs_with_n_ones
-from permjax._src.task import make_examples
-from permjax._src.task import permutation_matrix
-from permjax._src.task import random_inputs
-from permjax._src.task import random_permutation
-from permjax._src.task import training_set
-from permjax._src.task import validate_permutation
-from permjax._src.templates import addition_program
+from permjax._src.tangents import empirical_ntk
+from permjax._src.tangents import mlp_ntk
 from permjax._src.templates import check_correlation
-from permjax._src.templates import multiplication_program
-from permjax._src.templates import permutation_program
+from permjax._src.templates import correlation_margin
 from permjax._src.templates import Program
 from permjax._src.templates import run_or_rule
 from permjax._src.templates import Template
@@ -147,43 +166,58 @@ from permjax._src.training import fit_gd
 from permjax._src.training import fit_linearized
 from permjax._src.training import linearized_outputs
 from permjax._src.training import max_stable_lr
+from permjax._src.training import readout_gradient
 from permjax._src.training import TrainConfig
 from permjax._src.training import training_loss
 
 from permjax import readout  # the readout rules: permjax.readout.midpoint()
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = (
-    "CheckpointError", "EnsembleResult", "TrainConfig",
-    "TrainingDivergedError", "fit_gd", "fit_linearized",
-    "gather_across_processes", "host_member_ids", "linearized_outputs",
-    "max_stable_lr", "merge_results", "mlp_ntk", "train_ensemble",
-    "training_loss",
-    "Examples", "GPPrediction", "KernelPair", "MLPSpec", "NTTriple",
-    "SparseRows", "SymmetricGP", "SymmetricSampler", "all_inputs",
-    "isotypic_blocks", "symmetric_sampler", "sparse_rows", "apply_permutation", "binding_n",
-    "count_inputs", "empirical_ntk", "ensemble_size",
-    "ensemble_size_enumerated", "gp_predict", "inputs_with_n_ones",
-    "iter_all_inputs", "iter_inputs_with_n_ones", "kappa0", "kappa1",
-    "kernel_matrices", "log_fail_probability", "make_examples",
-    "paper_figure_bound", "paper_style_bound", "permutation_matrix",
-    "random_inputs", "random_permutation", "symmetric_gp",
-    "symmetric_kernel_values", "training_set", "validate_permutation",
+    # the permutation task
+    "Examples", "all_inputs", "apply_permutation", "count_inputs",
+    "inputs_with_n_ones", "iter_all_inputs", "iter_inputs_with_n_ones",
+    "make_examples", "permutation_matrix", "random_inputs",
+    "random_permutation", "training_set", "validate_permutation",
+    # models, kernels, GP
+    "MLPSpec", "NTTriple", "SparseRows", "sparse_rows", "KernelPair",
+    "kappa0", "kappa1", "kernel_matrices", "symmetric_kernel_values",
+    "empirical_ntk", "mlp_ntk", "GPPrediction", "gp_predict",
+    "posterior_mean", "SymmetricGP", "symmetric_gp", "template_mean",
+    "SymmetricSampler", "isotypic_blocks", "symmetric_sampler",
+    # training
+    "TrainConfig", "EnsembleResult", "TrainingDivergedError", "fit_gd",
+    "fit_linearized", "linearized_outputs", "max_stable_lr",
+    "readout_gradient", "training_loss", "train_ensemble",
+    "gather_across_processes", "host_member_ids", "merge_results",
+    "CheckpointError",
+    # growth
+    "Members", "MemberSource", "DENSE_AUTO_LIMIT", "GP_SAMPLERS",
+    "gp_member_source", "network_member_source", "TestSet", "unique_inputs",
+    "InputScorer", "ProgramScorer", "ProgramTestSet", "first_errors",
+    "pair_exactness", "ACCURACY_TARGETS", "GOOD_STATUSES", "Curve",
+    "GrowthState", "GrowthCheckpoint", "UnconvergedMembersError", "grow",
+    "accumulate", "ensemble_average", "first_reaching", "check_unconverged",
+    "unconverged_count",
+    # readouts
+    "Readout", "readout", "margin",
+    # template programs
+    "Program", "Template", "run_or_rule", "check_correlation",
+    "correlation_margin", "ProgramFamily", "program", "program_families",
+    "program_family", "register_program", "addition_program",
+    "multiplication_program", "permutation_program", "comparison_program",
+    "SBNMachine", "sbn_program", "sbn_interpret", "sbn_to_operands",
+    "sbn_from_operands", "sbn_signed",
+    # execution
+    "Execution", "execute", "ideal_runs", "reachable_states",
+    "program_test_set", "execution_ensemble_size", "ExactMean",
+    "exact_mean", "NTReferenceMean", "EnsembleMean", "gp_ensemble_mean",
+    "network_ensemble_mean", "training_examples",
+    # ensemble complexity
+    "binding_n", "ensemble_size", "ensemble_size_enumerated",
+    "log_fail_probability", "paper_figure_bound", "paper_style_bound",
     "worst_n", "worst_ratio",
-    "Curve", "GrowthCheckpoint", "GrowthState", "Members", "MemberSource",
-    "TestSet", "UnconvergedMembersError", "GOOD_STATUSES",
-    "gp_member_source", "grow", "network_member_source", "posterior_mean",
-    "unique_inputs", "Readout", "readout",
-    "ExactMean", "Execution", "Program", "Template", "addition_program",
-    "check_correlation", "exact_mean", "execute", "execution_ensemble_size",
-    "multiplication_program", "permutation_program", "reachable_states",
-    "run_or_rule",
-    "EnsembleMean", "ExecutionCheckpoint", "ExecutionCurves", "ExecutionRule",
-    "ExecutionState", "ProgramTestSet", "execution_rule", "gp_ensemble_mean",
-    "grow_execution", "margin_threshold", "network_ensemble_mean",
-    "program_test_set", "SBNMachine", "sbn_interpret", "sbn_program",
-    "sbn_program_named",
 )
 
 

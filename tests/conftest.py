@@ -1,4 +1,5 @@
-"""Shared fixtures. Numbers copied from ../shared/SPEC.md live in the tests."""
+"""Shared fixtures. Golden numbers (from the papers and from independent float64
+computations of the closed forms in docs/theory/) live in the tests."""
 
 import jax
 import pytest

@@ -1,4 +1,4 @@
-"""Every public function refuses nonsense with one clear error (REVIEW §2).
+"""Every public function refuses nonsense with one clear error.
 
 Each row: a call, the exception type, and a fragment of the message that
 names the bad value or what was expected.

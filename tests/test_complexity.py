@@ -1,20 +1,20 @@
-"""Ensemble complexity: SPEC §7 table, growth laws, bounds and their order."""
+"""Ensemble complexity: docs/theory/permutation.md §7 table, growth laws, bounds and their order."""
 
 import numpy as np
 import pytest
 
 import permjax
 
-# SPEC §7: exact Gaussian N* for P(exact) >= 0.9 on an n = 2 input.
-SPEC_KS = [5, 10, 20, 30, 50, 100]
-SPEC_NTK = [205, 333, 579, 840, 1400, 2937]
-SPEC_NNGP = [28, 58, 121, 190, 339, 750]
+# docs/theory/permutation.md §7: exact Gaussian N* for P(exact) >= 0.9 on an n = 2 input.
+GOLDEN_KS = [5, 10, 20, 30, 50, 100]
+GOLDEN_NTK = [205, 333, 579, 840, 1400, 2937]
+GOLDEN_NNGP = [28, 58, 121, 190, 339, 750]
 
 
 def test_spec_table():
-  np.testing.assert_array_equal(permjax.ensemble_size(SPEC_KS), SPEC_NTK)
+  np.testing.assert_array_equal(permjax.ensemble_size(GOLDEN_KS), GOLDEN_NTK)
   np.testing.assert_array_equal(
-      permjax.ensemble_size(SPEC_KS, kernel="nngp"), SPEC_NNGP)
+      permjax.ensemble_size(GOLDEN_KS, kernel="nngp"), GOLDEN_NNGP)
   assert permjax.ensemble_size(10) == 333  # scalar in, int out
   assert isinstance(permjax.ensemble_size(10), int)
 
@@ -76,7 +76,7 @@ def test_paper_style_bound_grows_like_k_squared():
   assert per_k2.max() / per_k2.min() < 1.05
   slope = np.polyfit(np.log(ks), np.log(bound), 1)[0]
   assert 1.95 < slope < 2.05
-  # Its worst input is the n = 2 one, with ratio σ²/β² ≈ 2.8 k + 30 (SPEC §7).
+  # Its worst input is the n = 2 one, with ratio σ²/β² ≈ 2.8 k + 30 (docs/theory/permutation.md §7).
   ratio, n = permjax.worst_ratio(np.array([100, 1000]))
   assert n.tolist() == [2, 2]
   np.testing.assert_allclose(ratio, 2.8 * np.array([100, 1000]) + 30, rtol=0.1)

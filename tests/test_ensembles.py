@@ -14,7 +14,7 @@ import pytest
 from scipy import stats
 
 import permjax
-from permjax._src import ensembles
+from permjax._src import ensemble_training as ensembles
 from permjax._src import training
 
 WORKER = os.path.join(os.path.dirname(__file__), "scripts", "ensemble_worker.py")

@@ -14,11 +14,10 @@ import numpy as np
 import pytest
 
 import permjax
-from permjax._src import growth
 from permjax.experiments import ntk_permutation as exp
 
 CLI = [sys.executable, "-m", "permjax.experiments.ntk_permutation"]
-# SPEC §8: the paper's published members-for-90% (one seed each).
+# docs/theory/permutation.md §8: the paper's published members-for-90% (one seed each).
 PAPER_N90 = {5: 43, 10: 69, 15: 103, 20: 117, 25: 157, 30: 175}
 
 
@@ -26,29 +25,31 @@ def test_paper_points_match_published_numbers():
   points = exp.paper_points()
   assert {k: points["n90"][k] for k in PAPER_N90} == PAPER_N90
   ns, acc = points["curves"][10]
-  assert acc[-1] >= 0.999 and ns[-1] == 129  # SPEC §8: 129 members at k=10
+  assert acc[-1] >= 0.999 and ns[-1] == 129  # docs/theory/permutation.md §8: 129 members at k=10
 
 
 def test_accumulation_is_sequential_and_resumable():
   rng = np.random.default_rng(0)
   y = (rng.random((7, 4)) < 0.5).astype(float)
-  test = growth.TestSet(rng.normal(size=(7, 4)), y, np.arange(1.0, 8.0))
+  test = permjax.TestSet(rng.normal(size=(7, 4)), y, np.arange(1.0, 8.0))
   outs = rng.normal(size=(10, 7, 4)) + (2 * y - 1) * 0.3
-  one, acc_one = growth.accuracies(growth.empty_state(test), outs, test,
-                                     1e-4)
-  part, _ = growth.accuracies(growth.empty_state(test), outs[:3], test,
-                                1e-4)
-  rest, _ = growth.accuracies(part, outs[3:], test, 1e-4)
-  np.testing.assert_array_equal(rest.sums, one.sums)
-  np.testing.assert_array_equal(rest.accuracy, one.accuracy)
+  scorer = permjax.InputScorer(test, {"f": permjax.readout.fixed(1e-4)})
+  source = lambda ids: outs[ids]  # pylint: disable=unnecessary-lambda-assignment
+  saved = []
+  one = permjax.grow(source, scorer, max_members=10, chunk=10)
+  permjax.grow(source, scorer, max_members=3, chunk=3, on_chunk=saved.append)
+  rest = permjax.grow(source, scorer, max_members=10, chunk=4,
+                      state=saved[-1])
+  assert saved[-1].members == 3 and one.members >= 3
+  np.testing.assert_array_equal(rest.accuracy["f"], one.accuracy["f"])
   # Against a direct computation.
-  for n in range(1, 11):
+  for n in range(1, one.members + 1):
     avg = outs[:n].mean(0)
     exact = np.all((avg > 1e-4) == (y > 0.5), axis=1)
-    np.testing.assert_allclose(acc_one[n - 1],
+    np.testing.assert_allclose(one.accuracy["f"][n - 1],
                                exact @ test.weight / test.weight.sum())
-  assert growth.first_reaching([0.1, 0.95, 0.5, 1.0], 0.9) == 2
-  assert growth.first_reaching([0.1], 0.9) is None
+  assert permjax.first_reaching([0.1, 0.95, 0.5, 1.0], 0.9) == 2
+  assert permjax.first_reaching([0.1], 0.9) is None
 
 
 def test_gp_member_source_draws_the_posterior():

@@ -1,4 +1,4 @@
-"""GP prediction: closed form vs neural-tangents, SPEC oracles, sign features."""
+"""GP prediction: closed form vs neural-tangents, oracle values (docs/theory/permutation.md §5), sign features."""
 
 import itertools
 
@@ -7,7 +7,7 @@ import pytest
 
 import permjax
 
-# SPEC §5 oracle (NTK parameterization, no bias, t = ∞, normalised inputs):
+# docs/theory/permutation.md §5 oracle (NTK parameterization, no bias, t = ∞, normalised inputs):
 # (k, n): (α_n, β_n, σ²_n).
 ORACLE = {
     (5, 2): (0.560632, -0.014640, 0.013235),

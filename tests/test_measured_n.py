@@ -1,7 +1,7 @@
 """The experiment measures the right N: its member sources and its growth
 protocol reproduce the exact-Gaussian success probability at a fixed N.
 
-The oracle is independent of permjax: SPEC §4–§6 in a few lines of numpy.
+The oracle is independent of permjax: docs/theory/permutation.md §4–§6 in a few lines of numpy.
 For an input with n ones the N-member average is Gaussian with mean α_n on
 the bits that should be 1, β_n on the others, variance σ²_n / N, and the
 bits are independent, so with readout threshold τ
@@ -20,12 +20,11 @@ import pytest
 from scipy.stats import norm
 
 import permjax
-from permjax._src import growth
 from permjax.experiments import figure1
 
 
 def oracle_stats(k, n, kernel):
-  """α_n, β_n, σ²_n of SPEC §4–5 (no bias, normalised inputs)."""
+  """α_n, β_n, σ²_n of docs/theory/permutation.md §4–5 (no bias, normalised inputs)."""
   a, b, a_nngp = 1 - 1 / (2 * math.pi), 1 / (2 * math.pi), 0.5 - 1 / (
       2 * math.pi)
   rho = 1 / math.sqrt(n)
@@ -49,7 +48,7 @@ def oracle_p_exact(k, n, N, kernel, tau):
 
 
 def test_the_oracle_reproduces_spec_table():
-  # SPEC §5, NTK parameterization: (k, n) -> α, β, σ².
+  # docs/theory/permutation.md §5, NTK parameterization: (k, n) -> α, β, σ².
   for (k, n), want in {(5, 2): (0.560632, -0.014640, 0.013235),
                        (10, 5): (0.283730, -0.040712, 0.012505),
                        (100, 2): (0.573842, -0.001430, 0.000637)}.items():
@@ -65,7 +64,7 @@ def _success_rate(regime, n_ensembles, **overrides):
   protocol's accumulation and readout."""
   config = figure1.get_config("smoke", k_values=(K,), k_curves=(), seeds=1,
                               num_test=300, **overrides)
-  perm_key, _, _ = figure1.task_keys(K, SEED, regime)
+  perm_key, _, _ = figure1.unit_keys(K, SEED, regime)
   perm = permjax.random_permutation(perm_key, K)
   train = permjax.training_set(perm)
   test = figure1.build_test_set(config, K, SEED, perm)
@@ -76,9 +75,11 @@ def _success_rate(regime, n_ensembles, **overrides):
   for r in range(n_ensembles):
     part = permjax.Members(*(np.asarray(a)[r * N:(r + 1) * N]
                              for a in members))
-    _, acc = growth.accuracies(growth.empty_state(test), part, test,
-                               config.readout_rule(regime))
-    rates.append(acc[-1])
+    curve = permjax.grow(lambda ids, part=part: part,
+                         permjax.InputScorer(test, config.readout_rule(regime)),
+                         max_members=N, chunk=N, stop_accuracy=1.0)
+    rates.append(curve.accuracy[curve.rules[0]][-1] if curve.members == N
+                 else 1.0)
   return float(np.mean(rates)), 0.0  # the zero rule (its ε is immaterial)
 
 
@@ -106,6 +107,6 @@ def test_gp_source_with_nngp_kernel_follows_nngp():
     ("ntk", "ntk", "nngp"), ("standard", "nngp", "ntk")])
 def test_finite_sources_follow_their_kernel(regime, kernel, other):
   """Width 1024, 3072 members: NTK parameterization follows the NTK GP,
-  the paper's standard parameterization the NNGP GP (SPEC §5)."""
+  the paper's standard parameterization the NNGP GP (docs/theory/permutation.md §5)."""
   rate, tau = _success_rate(regime, 192, width=1024)
   _check(rate, 192, kernel, other, tau)

@@ -12,7 +12,7 @@ import permjax
 from permjax._src import nt_compat
 from permjax._src.nt_compat import nt
 
-# SPEC §4 golden values at k = 4: NTK diag 1/4, off-diagonal b/k = 1/(8π),
+# docs/theory/permutation.md §4 golden values at k = 4: NTK diag 1/4, off-diagonal b/k = 1/(8π),
 # NNGP diag 1/8.
 GOLDEN_K4 = {"ntk_diag": 0.25, "ntk_off": 0.0397887, "nngp_diag": 0.125}
 
@@ -112,7 +112,7 @@ def test_gradient_descent_mse_ensemble_under_jit_and_vmap():
     np.testing.assert_allclose(jitted.covariance, eager.covariance, atol=1e-12)
     np.testing.assert_allclose(vmapped, eager.mean, atol=1e-12)
     assert np.all(np.isfinite(finite)) and not np.allclose(finite, eager.mean)
-    # SPEC §5 oracle: k = 5, n = 2: α = 0.560632, β = -0.014640.
+    # docs/theory/permutation.md §5 oracle: k = 5, n = 2: α = 0.560632, β = -0.014640.
     np.testing.assert_allclose(np.sort(np.unique(np.round(eager.mean, 6))),
                                [-0.014640, 0.560632], atol=1e-6)
 

@@ -1,8 +1,9 @@
 """Ensembles executing template programs (GP draws and finite networks).
 
-Reference numbers from TEMPLATES.md §3.5 (union bounds, "hard-wire" column:
-439, 726, 987 for addition m = 2, 3, 4 under the NTK; 71, 133 under the
-NNGP) and §5.1b (margin threshold 0.163 for addition m = 4).
+Reference numbers from an independent float64 numpy computation of the
+closed forms (docs/theory/templates.md §3.4: union bounds with structural
+zeros hard-wired, 439, 726, 987 for addition m = 2, 3, 4 under the NTK; the
+margin threshold 0.163 for addition m = 4, docs/theory/readout.md §7).
 """
 
 import jax
@@ -10,22 +11,19 @@ import numpy as np
 import pytest
 
 import permjax
-from permjax._src import execution
-from permjax._src import program_ensembles as pe
-from permjax._src import sbn
-from permjax._src import templates as tpl
+from permjax import readout as readout_lib
 
 
 def _gp_source(program, test, key, kernel="ntk"):
   return permjax.gp_member_source(permjax.MLPSpec(width=1), kernel,
-                                  pe.training_examples(program), test.x, key,
+                                  permjax.training_examples(program), test.x, key,
                                   sampler="dense")
 
 
 def test_test_set_follows_the_or_rule_trajectories():
-  prog = tpl.addition_program(3)
+  prog = permjax.addition_program(3)
   a, b = prog.all_pairs()
-  test = pe.program_test_set(prog, a, b)
+  test = permjax.program_test_set(prog, a, b)
   states = prog.initial_states(a, b)
   for step in range(prog.steps):
     x = prog.encode(states)
@@ -33,19 +31,19 @@ def test_test_set_follows_the_or_rule_trajectories():
     live = x.any(axis=1)
     np.testing.assert_array_equal(rows >= 0, live)
     np.testing.assert_array_equal(test.x[rows[live]], x[live])
-    states = tpl.run_or_rule(prog, states, 1)[-1]
+    states = permjax.run_or_rule(prog, states, 1)[-1]
     np.testing.assert_array_equal(test.truth[rows[live]], states[live])
   assert len(np.unique(test.x, axis=0)) == len(test.x)
 
 
-def test_margin_threshold_matches_templates_md():
-  assert pe.margin_threshold(tpl.addition_program(4)) == pytest.approx(
+def test_margin_threshold_matches_the_closed_forms():
+  assert permjax.margin(permjax.addition_program(4)).tau == pytest.approx(
       0.163, abs=5e-4)
 
 
 def test_gp_draws_at_training_inputs_are_their_targets():
-  prog = tpl.addition_program(3)
-  test = pe.program_test_set(prog)
+  prog = permjax.addition_program(3)
+  test = permjax.program_test_set(prog)
   out = _gp_source(prog, test, jax.random.key(0))(np.arange(16)).outputs
   n = np.count_nonzero(test.x, axis=1)
   x, y = prog.training_set()
@@ -56,38 +54,36 @@ def test_gp_draws_at_training_inputs_are_their_targets():
 
 
 def test_table_verdicts_equal_step_by_step_execution():
-  """grow_execution's pair accuracy (from the ideal-trajectory table) equals
+  """grow's pair accuracy (from the ideal-trajectory table) equals
   permjax.execute run step by step with the same members."""
-  prog = tpl.addition_program(3)
-  test = pe.program_test_set(prog)
+  prog = permjax.addition_program(3)
+  test = permjax.program_test_set(prog)
   key = jax.random.key(3)
-  rule = pe.execution_rule("zero_fixed", prog)
-  curves = pe.grow_execution(_gp_source(prog, test, key), prog, test,
-                             {"z": rule}, max_members=24, chunk=8)
+  rule = readout_lib.from_name("zero_fixed", program=prog)
+  curves = permjax.grow(_gp_source(prog, test, key),
+                        permjax.ProgramScorer(prog, test, {"z": rule}),
+                        max_members=24, chunk=8)
   for n in (1, 8, 24):
-    mean = pe.gp_ensemble_mean(prog, n, key)
-    run = permjax.execute(prog, mean, rule.readout, until_first_error=True,
-                          fix_structural_zeros=True)
+    mean = permjax.gp_ensemble_mean(prog, n, key)
+    run = permjax.execute(prog, mean, rule, until_first_error=True)
     assert run.failed_pairs == round((1 - curves.accuracy["z"][n - 1])
                                      * run.pairs)
     assert run.failed_pairs > 0  # a real comparison: some pairs fail
-  margin = pe.execution_rule("margin", prog)
-  run = permjax.execute(prog, pe.gp_ensemble_mean(prog, 8, key),
-                        margin.readout, until_first_error=True)
+  run = permjax.execute(prog, permjax.gp_ensemble_mean(prog, 8, key),
+                        permjax.margin(prog), until_first_error=True)
   assert run.all_correct and run.matches_or_rule
 
 
 @pytest.mark.parametrize("m,bound", [(2, 439), (3, 726), (4, 987)])
 def test_gp_members_for_all_pairs_at_or_below_the_union_bound(m, bound):
-  prog = tpl.addition_program(m)
-  rule = pe.execution_rule("zero_fixed", prog)
-  assert execution.execution_ensemble_size(
-      prog, rule.readout, fix_structural_zeros=True) == pytest.approx(
-          bound, abs=1)
-  test = pe.program_test_set(prog)
-  curves = pe.grow_execution(_gp_source(prog, test, jax.random.key(m)), prog,
-                             test, {"z": rule}, max_members=3 * bound,
-                             chunk=128)
+  prog = permjax.addition_program(m)
+  rule = readout_lib.from_name("zero_fixed", program=prog)
+  assert permjax.execution_ensemble_size(prog, rule) == pytest.approx(
+      bound, abs=1)
+  test = permjax.program_test_set(prog)
+  curves = permjax.grow(_gp_source(prog, test, jax.random.key(m)),
+                        permjax.ProgramScorer(prog, test, {"z": rule}),
+                        max_members=3 * bound, chunk=128)
   n_all = curves.n_at["z"][1.0]
   assert n_all is not None and bound / 3 <= n_all <= bound
 
@@ -95,46 +91,44 @@ def test_gp_members_for_all_pairs_at_or_below_the_union_bound(m, bound):
 def test_union_bound_holds_in_monte_carlo():
   """At the union bound's N, P(every pair exact) >= 0.9 over 64 independent
   ensembles; at N/16 it is far lower (the test can fail)."""
-  prog = tpl.addition_program(2)
-  rule = pe.execution_rule("zero_fixed", prog)
-  bound = execution.execution_ensemble_size(prog, rule.readout,
-                                            fix_structural_zeros=True)
-  test = pe.program_test_set(prog)
+  prog = permjax.addition_program(2)
+  rule = readout_lib.from_name("zero_fixed", program=prog)
+  bound = permjax.execution_ensemble_size(prog, rule)
+  test = permjax.program_test_set(prog)
   source = _gp_source(prog, test, jax.random.key(11))
 
   def p_all(n, reps=64):
     ok = 0
     for r in range(reps):
       avg = source(np.arange(r * n, (r + 1) * n)).outputs.mean(axis=0)
-      bits = pe.read_states(prog, rule, avg, test.x, n)
-      ok += pe.pair_exactness(test, (bits != test.truth).any(axis=1)).all()
+      bits = rule.bits(avg, test.x, n)
+      ok += permjax.pair_exactness(test,
+                                   (bits != test.truth).any(axis=1)).all()
     return ok / reps
   assert p_all(bound) >= 0.9 - 3 * np.sqrt(0.09 / 64)
   assert p_all(bound // 16) < 0.6
 
 
 @pytest.mark.parametrize("parameterization", ["ntk", "standard"])
-@pytest.mark.parametrize("task,m,seed", [("addition", 4, 5),
-                                         ("multiplication", 2, 5),
-                                         ("sbn_loop", 3, 7)])
+@pytest.mark.parametrize("family,m,seed", [("addition", 4, 5),
+                                           ("multiplication", 2, 5),
+                                           ("sbn_loop", 3, 7),
+                                           ("comparison", 4, 5)])
 def test_finite_ensembles_execute_every_pair_under_the_margin_rule(
-    parameterization, task, m, seed):
+    parameterization, family, m, seed):
   """Finite nets of both parameterizations, averaged, execute every pair
   (for the SBN loop: run every input to halt) under the margin rule."""
-  prog = {"addition": tpl.addition_program,
-          "multiplication": tpl.multiplication_program,
-          "sbn_loop": sbn.loop_program}[task](m)
+  prog = permjax.program(family, m)
   kernel = "ntk" if parameterization == "ntk" else "nngp"
   spec = (permjax.MLPSpec(width=512) if parameterization == "ntk" else
           permjax.MLPSpec(width=512, b_std=0.0, parameterization="standard"))
-  test = pe.program_test_set(prog)
+  test = permjax.program_test_set(prog)
   source = permjax.network_member_source(
-      spec, pe.training_examples(prog), test.x, jax.random.key(seed),
+      spec, permjax.training_examples(prog), test.x, jax.random.key(seed),
       permjax.TrainConfig(max_steps=20_000, tol=1e-7))
-  curves = pe.grow_execution(source, prog, test,
-                             {"margin": pe.execution_rule("margin", prog,
-                                                          kernel)},
-                             max_members=32, chunk=16)
+  curves = permjax.grow(source, permjax.ProgramScorer(
+      prog, test, {"margin": permjax.margin(prog, kernel)}),
+                        max_members=32, chunk=16)
   assert curves.reached["margin"], curves.accuracy["margin"]
   assert set(curves.status.tolist()) == {"converged"}
 
@@ -145,52 +139,53 @@ def test_finite_ensemble_average_tracks_the_gp_mean(parameterization, kernel):
   """The 128-member average of width-2048 nets is the GP mean within 5 SE
   (σ_n/√N) plus 0.02 of width bias, on every encoding; the other kernel's
   mean is further off somewhere."""
-  prog = tpl.addition_program(3)
+  prog = permjax.addition_program(3)
   spec = (permjax.MLPSpec(width=2048) if parameterization == "ntk" else
           permjax.MLPSpec(width=2048, b_std=0.0, parameterization="standard"))
-  mean = pe.network_ensemble_mean(prog, 128, jax.random.key(2), spec,
+  mean = permjax.network_ensemble_mean(prog, 128, jax.random.key(2), spec,
                                   permjax.TrainConfig(trainer="linearized"))
   test = mean.test
-  exact = execution.exact_mean(kernel)(prog, test.x)
+  exact = permjax.exact_mean(kernel)(prog, test.x)
   n = np.count_nonzero(test.x, axis=1)
-  sigma = np.sqrt(execution.exact_mean(kernel).stats(prog.k, n)[2])
+  sigma = np.sqrt(permjax.exact_mean(kernel).stats(prog.k, n)[2])
   tol = 5 * sigma[:, None] / np.sqrt(128) + 0.02
   assert np.all(np.abs(mean.average - exact) <= tol)
 
 
 def test_resumed_growth_is_bitwise_the_uninterrupted_one(tmp_path):
-  prog = tpl.addition_program(2)
-  test = pe.program_test_set(prog)
-  rules = {n: pe.execution_rule(n, prog) for n in ("zero_fixed", "midpoint")}
+  prog = permjax.addition_program(2)
+  test = permjax.program_test_set(prog)
+  rules = {n: readout_lib.from_name(n, "ntk", program=prog)
+           for n in ("zero_fixed", "midpoint")}
+  scorer = permjax.ProgramScorer(prog, test, rules)
   src = _gp_source(prog, test, jax.random.key(4))
-  whole = pe.grow_execution(src, prog, test, rules, max_members=40, chunk=8)
-  ckpt = pe.ExecutionCheckpoint(str(tmp_path), {"unit": 1})
-  pe.grow_execution(src, prog, test, rules, max_members=20, chunk=8,
-                    on_chunk=ckpt.save)
+  whole = permjax.grow(src, scorer, max_members=40, chunk=8)
+  ckpt = permjax.GrowthCheckpoint(str(tmp_path), {"unit": 1})
+  permjax.grow(src, scorer, max_members=20, chunk=8, on_chunk=ckpt.save)
   ckpt.close()
-  ckpt = pe.ExecutionCheckpoint(str(tmp_path), {"unit": 1})
-  resumed = pe.grow_execution(src, prog, test, rules, max_members=40,
-                              chunk=8, state=ckpt.load())
+  ckpt = permjax.GrowthCheckpoint(str(tmp_path), {"unit": 1})
+  resumed = permjax.grow(src, scorer, max_members=40, chunk=8,
+                         state=ckpt.load())
   ckpt.close()
   for name in rules:
     np.testing.assert_array_equal(whole.accuracy[name],
                                   resumed.accuracy[name])
   # The shorter run also recorded its own end (20 members).
-  assert [e for e in resumed.first_errors if e["members"] != 20] == (
-      whole.first_errors)
+  assert [e for e in resumed.details if e["members"] != 20] == (
+      whole.details)
   with pytest.raises(permjax.CheckpointError):
-    pe.ExecutionCheckpoint(str(tmp_path), {"unit": 2})
+    permjax.GrowthCheckpoint(str(tmp_path), {"unit": 2})
 
 
 def test_first_errors_name_step_field_and_matched_templates():
-  prog = tpl.addition_program(2)
-  test = pe.program_test_set(prog)
+  prog = permjax.addition_program(2)
+  test = permjax.program_test_set(prog)
   wrong = np.zeros(test.truth.shape, bool)
   row = test.path[5, 2]  # pair 5's third step
   assert row >= 0
   col = prog.index("sum_c", 0)
   wrong[row, col] = True
-  out = pe.first_errors(prog, test, wrong)
+  out = permjax.first_errors(prog, test, wrong)
   hit = (test.path == row)
   first_steps = np.where(hit.any(axis=1), hit.argmax(axis=1) + 1, 0)
   assert out["failing_pairs"] == int(hit.any(axis=1).sum())
@@ -203,13 +198,13 @@ def test_first_errors_name_step_field_and_matched_templates():
 
 
 def test_bad_input_gets_one_clear_error():
-  add2, add3 = tpl.addition_program(2), tpl.addition_program(3)
-  mean = pe.gp_ensemble_mean(add2, 2, jax.random.key(0))
+  add2, add3 = permjax.addition_program(2), permjax.addition_program(3)
+  mean = permjax.gp_ensemble_mean(add2, 2, jax.random.key(0))
   with pytest.raises(ValueError, match="built for addition.m=2"):
     mean(add3, add3.encode(add3.initial_states([1], [2])))
   for bad in (0, -3, 2.5, True):
     with pytest.raises(ValueError, match="members >= 1"):
-      pe.gp_ensemble_mean(add2, bad, jax.random.key(0))
+      permjax.gp_ensemble_mean(add2, bad, jax.random.key(0))
   every = np.array([[(i >> j) & 1 for j in range(add2.D)]
                     for i in range(1 << add2.D)], bool)
   x = add2.encode(every)
@@ -218,15 +213,14 @@ def test_bad_input_gets_one_clear_error():
   assert off  # some state no pair visits
   with pytest.raises(ValueError, match="off every ideal trajectory"):
     mean(add2, np.array(off[:1]))
-  midpoint = pe.execution_rule("midpoint", add2)
-  test = pe.program_test_set(add2)
+  midpoint = readout_lib.from_name("midpoint", "ntk", program=add2)
+  test = permjax.program_test_set(add2)
   raw = test.x.copy()
   row = int(np.flatnonzero(np.count_nonzero(raw, axis=1) >= 2)[0])
   raw[row, np.flatnonzero(raw[row])[0]] *= 2  # not a normalised indicator
   with pytest.raises(ValueError, match="n is not defined"):
-    pe.read_states(add2, midpoint, np.zeros(test.truth.shape), raw, 4)
+    midpoint.bits(np.zeros(test.truth.shape), raw, 4)
   with pytest.raises(ValueError, match="built for 'addition.m=2.'"):
-    pe.grow_execution(lambda ids: None, add3, test, {"m": midpoint},
-                      max_members=1, chunk=1)
-  with pytest.raises(ValueError, match="unknown execution rule"):
-    pe.execution_rule("zeroo", add2)
+    permjax.ProgramScorer(add3, test, {"m": midpoint})
+  with pytest.raises(ValueError, match="unknown readout 'zeroo'"):
+    readout_lib.from_name("zeroo", program=add2)

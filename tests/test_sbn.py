@@ -3,10 +3,12 @@
 import itertools
 
 import numpy as np
+
+import permjax
 import pytest
 
 from permjax._src import execution
-from permjax._src import sbn
+from permjax._src.programs import sbn
 from permjax._src import templates as tpl
 
 
@@ -71,8 +73,8 @@ def test_or_rule_equals_the_interpreter_on_random_programs(seed):
 @pytest.mark.parametrize("name,w", [("sbn_instruction", 4), ("sbn_loop", 4),
                                     ("sbn_idioms", 4)])
 def test_exact_mean_executes_every_input(name, w):
-  prog = sbn.program_named(name, w)
-  run = execution.execute(prog, execution.exact_mean())
+  prog = permjax.program(name, w)
+  run = permjax.execute(prog, permjax.exact_mean())
   assert run.all_correct and run.matches_or_rule, run.first_failure
   expected = {"sbn_instruction": 1 << 16, "sbn_loop": 8 * 16,
               "sbn_idioms": 16 ** 3}[name]
@@ -81,7 +83,7 @@ def test_exact_mean_executes_every_input(name, w):
 
 def test_correlation_condition_on_the_largest_program():
   prog = sbn.idioms_program(4)  # W = 4, w = 4, L = 7
-  states = execution.reachable_states(prog)
+  states = permjax.reachable_states(prog)
   n, _ = prog.write_counts(states)
   bound = 4 * 4 + 2 * 4 + 4  # n_bound = W·w + 2w + 4
   assert n.max() <= bound
@@ -124,5 +126,5 @@ def test_bad_input_gets_one_clear_error():
     prog.ground_truth(*prog.all_pairs())
   with pytest.raises(ValueError, match="odd number of memory bits"):
     sbn.sbn_program(sbn.SBNMachine(3, 3, ((0, 1, 1),)), 1)
-  with pytest.raises(ValueError, match="unknown SBN program"):
-    sbn.program_named("sbn_loops", 4)
+  with pytest.raises(ValueError, match="unknown program family 'sbn_loops'"):
+    permjax.program("sbn_loops", 4)

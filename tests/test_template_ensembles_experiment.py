@@ -7,27 +7,28 @@ import os
 
 import pytest
 
+import permjax
 from permjax.experiments import records as records_lib
-from permjax.experiments.template_execution import ensemble_report
-from permjax.experiments.template_execution import ensembles
+from permjax.experiments.template_execution import configs
 from permjax.experiments.template_execution import main as main_lib
+from permjax.experiments.template_execution import report
+from permjax.experiments.template_execution import run as run_lib
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _tiny(**changes):
-  base = dict(name="tiny", tasks=("addition",), addition_m=(2,),
-              sources=("gp", "ntk"), widths=(64,), max_members=8,
-              gp_max_members=512, chunk=8)
+  base = dict(name="tiny", programs=("addition=2",), regimes=("gp", "ntk"),
+              widths=(64,), max_members=8, gp_max_members=512, chunk=8)
   base.update(changes)
-  return ensembles.Config(**base)
+  return configs.Config(**base)
 
 
 def test_run_records_every_rule_with_provenance_and_resumes(tmp_path):
   config = _tiny()
-  paths = ensembles.run(config, str(tmp_path), progress=False)
+  paths = run_lib.run(config, str(tmp_path), progress=False)
   recs = records_lib.read_records(paths["results"])
-  assert [(r["source"], r["width"]) for r in recs] == [("gp", 0),
+  assert [(r["regime"], r["width"]) for r in recs] == [("gp", 0),
                                                        ("ntk", 64)]
   for r in recs:
     assert set(r["rules"]) == {"zero_fixed", "margin", "midpoint"}
@@ -36,35 +37,36 @@ def test_run_records_every_rule_with_provenance_and_resumes(tmp_path):
     assert r["rules"]["margin"]["reached"]
     assert r["rules"]["zero_fixed"]["readout"]["fix_structural_zeros"]
   gp = recs[0]
-  assert gp["member_source"]["source"] == "gp"
-  assert gp["rules"]["zero_fixed"]["bound_N90"] == 439  # TEMPLATES §3.5
+  assert gp["member_source"]["regime"] == "gp"
+  assert gp["rules"]["zero_fixed"]["bound_N90"] == 439  # independent value
   n_all = gp["rules"]["zero_fixed"]["n_at"]["1.0"]
   assert n_all is not None and n_all <= 439
   # Resume: nothing is run again, the tables are the same.
   before = open(paths["table"]).read()
-  again = ensembles.run(config, str(tmp_path), progress=False)
+  again = run_lib.run(config, str(tmp_path), progress=False)
   assert len(records_lib.read_records(again["results"])) == 2
   assert open(again["table"]).read() == before
   with pytest.raises(ValueError, match="different config"):
-    ensembles.run(_tiny(max_members=9), str(tmp_path), progress=False)
+    run_lib.run(_tiny(max_members=9), str(tmp_path), progress=False)
 
 
-def test_gp_source_runs_a_pair_subset_when_encodings_exceed_the_limit():
-  from permjax._src import templates
-  prog = templates.addition_program(4)
-  a, b, test = ensembles.pairs_for(prog, 100)
+def test_gp_regime_runs_a_pair_subset_when_encodings_exceed_the_limit():
+  prog = permjax.addition_program(4)
+  a, b, test = run_lib.pairs_for(prog, 100)
   assert len(test.x) <= 100 and 1 <= len(a) < 256
   assert len(a) & (len(a) - 1) == 0  # a power of two
-  a2, _, _ = ensembles.pairs_for(prog, 100)
+  a2, _, _ = run_lib.pairs_for(prog, 100)
   assert (a == a2).all()  # fixed
 
 
 @pytest.mark.parametrize("changes,message", [
-    ({"sources": ("gp", "nets")}, "unknown source"),
-    ({"addition_m": (1,)}, "addition_m must list widths >= 2"),
-    ({"multiplication_m": (5,), "tasks": ("multiplication",)},
-     "above the largest m"),
-    ({"rules": ("zero", "marginal")}, "unknown execution rule"),
+    ({"regimes": ("gp", "nets")}, "unknown regime"),
+    ({"programs": ("addition=0",)}, "addition needs bits"),
+    ({"programs": ("multiplication=5",)}, "above multiplication's largest"),
+    ({"programs": ("addition=2", "addition=3")}, "listed twice"),
+    ({"programs": ("adition=2",)}, "unknown program family 'adition'"),
+    ({"programs": ("addition",)}, "family=bits"),
+    ({"rules": ("zero", "marginal")}, "unknown readout 'marginal'"),
     ({"widths": (0,)}, "widths must list integers >= 1"),
     ({"max_members": 0}, "max_members must be >= 1"),
     ({"gp_kernel": "rbf"}, "gp_kernel must be"),
@@ -76,9 +78,9 @@ def test_bad_config_gets_one_clear_error(changes, message):
 
 def test_cli_reports_bad_flags(capsys):
   with pytest.raises(SystemExit):
-    main_lib.main(["ensembles", "--config", "smoke", "--sources", "gp,xx",
+    main_lib.main(["ensembles", "--config", "smoke", "--regimes", "gp,xx",
                    "--workdir", "/nonexistent/never"])
-  assert "unknown source" in capsys.readouterr().err
+  assert "unknown regime" in capsys.readouterr().err
 
 
 def test_committed_results_regenerate_byte_identical(tmp_path):
@@ -91,11 +93,12 @@ def test_committed_results_regenerate_byte_identical(tmp_path):
     recs = records_lib.load_results(folder)
     with open(os.path.join(folder, "config.json")) as f:
       config = json.load(f)["config"]
-    assert len(recs) == len(ensembles.config_from_workdir(folder).units())
+    assert {report.unit_of(r) for r in recs} == set(
+        run_lib.config_from_workdir(folder).units())
     assert {r["config_name"] for r in recs} == {config["name"]}
-    rows = ensemble_report.summarize(recs)
+    rows = report.summarize(recs)
     records_lib.write_csv(str(tmp_path / "summary.csv"), rows)
-    (tmp_path / "ensembles.md").write_text(ensemble_report.markdown(rows))
+    (tmp_path / "ensembles.md").write_text(report.markdown(rows))
     for name in ("summary.csv", "ensembles.md"):
       with open(os.path.join(folder, name), "rb") as f:
         assert (tmp_path / name).read_bytes() == f.read(), (folder, name)

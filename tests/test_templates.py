@@ -1,4 +1,4 @@
-"""Template programs (TEMPLATES.md): counts, the OR rule, the exact mean,
+"""Template programs (docs/theory/templates.md): counts, the OR rule, the exact mean,
 the correlation condition, the analytic ensemble size, bad input."""
 
 import numpy as np
@@ -8,7 +8,7 @@ import permjax
 from permjax._src import execution
 from permjax._src import templates as tpl
 
-# TEMPLATES.md §3.3: γ + C_max β at n_max (k with padding), and the first n
+# docs/theory/templates.md §3.3: γ + C_max β at n_max (k with padding), and the first n
 # violating the condition.
 CORRELATION = {("addition", 4): (4, 0.3256), ("addition", 6): (6, 0.2402),
                ("multiplication", 1): (4, 0.3197),
@@ -16,7 +16,7 @@ CORRELATION = {("addition", 4): (4, 0.3256), ("addition", 6): (6, 0.2402),
                ("multiplication", 3): (12, 0.1381),
                ("multiplication", 4): (16, 0.1118)}
 FIRST_VIOLATION_PADDED = {1: 16, 2: 24, 3: 33, 4: 41}
-# TEMPLATES.md §3.5: N for P(all right) >= 0.9, NTK, structural zeros
+# docs/theory/templates.md §3.4: N for P(all right) >= 0.9, NTK, structural zeros
 # hard-wired (addition; multiplication has none).
 N_ZERO_FIXED = {("addition", 2): 439, ("addition", 3): 726,
                 ("addition", 4): 987, ("addition", 5): 1248,
@@ -50,7 +50,7 @@ def test_the_or_rule_computes_every_pair(task, m):
   traj = permjax.run_or_rule(prog, prog.initial_states(a, b))
   want = a + b if task == "addition" else a * b
   assert np.array_equal(prog.results(traj[-1]), want)
-  # The addition state is a fixed point once done (TEMPLATES §1.6).
+  # The addition state is a fixed point once done (docs/theory/templates.md §1.6).
   if task == "addition":
     assert np.array_equal(traj[-1], traj[-2])
 
@@ -71,7 +71,7 @@ def test_permutation_program_is_the_permutation_task():
 @pytest.mark.parametrize("backend", ["closed_form", "nt"])
 def test_exact_mean_is_the_gp_mean(task, m, backend):
   prog = _program(task, m)
-  states = execution.reachable_states(prog)
+  states = permjax.reachable_states(prog)
   rng = np.random.default_rng(0)
   states = states[rng.choice(len(states), min(40, len(states)),
                              replace=False)]
@@ -125,14 +125,15 @@ def test_correlation_condition_matches_templates_table(key):
     with pytest.raises(ValueError, match=f"n={first} templates"):
       permjax.check_correlation(prog, first)
     # The reachable states stay within n_max = 4m matched templates.
-    n, _ = prog.write_counts(execution.reachable_states(prog))
+    n, _ = prog.write_counts(permjax.reachable_states(prog))
     assert n.max() == n_max
 
 
 @pytest.mark.parametrize("key", sorted(N_ZERO_FIXED))
 def test_analytic_execution_size_matches_templates(key):
   prog = _program(*key)
-  got = permjax.execution_ensemble_size(prog, fix_structural_zeros=True)
+  got = permjax.execution_ensemble_size(
+      prog, permjax.readout.from_name("zero_fixed", program=prog))
   assert abs(got / N_ZERO_FIXED[key] - 1) <= 0.03, got
 
 
@@ -167,3 +168,63 @@ def test_bad_input_gets_one_clear_error(call, fragment):
     call()
   assert fragment in str(info.value), str(info.value)
   assert len(str(info.value).splitlines()) == 1
+
+
+# --- a family added through the registry: comparison ---------------------------
+
+def _union_bound_by_brute_force(prog, readout, target=0.9):
+  """Smallest N with Σ P(bit wrong) <= 1 - target over the reachable states
+  with n >= 2 and their bits (fixed zeros left out), each state's mean and
+  variance from neural-tangents' own GP prediction (no closed form)."""
+  from scipy import special  # pylint: disable=import-outside-toplevel
+  states = permjax.reachable_states(prog)
+  n, _ = prog.write_counts(states)
+  states = states[n >= 2]
+  x_train, y_train = prog.training_set()
+  pred = permjax.gp_predict(permjax.MLPSpec(width=1), x_train, y_train,
+                            prog.encode(states), backend="nt")
+  sigma = np.sqrt(np.diag(pred.cov))[:, None]
+  truth = prog.step(states)
+  tau = readout.thresholds(prog.k, n[n >= 2])[:, None]
+  margin = np.where(truth, pred.mean - tau, tau - pred.mean)
+  keep = np.ones(truth.shape, bool)
+  keep[:, list(readout.fixed_zeros)] = False
+
+  def fail(N):
+    return np.exp(special.logsumexp(special.log_ndtr(
+        -margin[keep] * np.sqrt(N) / np.broadcast_to(sigma, truth.shape)[keep])))
+  lo, hi = 0, 1
+  while fail(hi) > 1 - target:
+    lo, hi = hi, 2 * hi
+  while hi - lo > 1:
+    mid = (lo + hi) // 2
+    lo, hi = (lo, mid) if fail(mid) <= 1 - target else (mid, hi)
+  return hi
+
+
+def test_comparison_family_end_to_end():
+  """A family added by one file and one registry line: its counts, the exact
+  mean against plain integer comparison on every pair, and the analytic
+  ensemble size against a brute-force union bound from nt's GP."""
+  assert "comparison" in permjax.program_families()
+  for m in (1, 3, 5):
+    prog = permjax.program("comparison", m)
+    assert (prog.T, prog.D, prog.steps) == (8 * m + 1, 5 * m + 1, m)
+    assert int(prog.column_weights().max()) == 3
+    assert prog.structural_zeros().sum() == 1
+  prog = permjax.program("comparison", 3)
+  a, b = prog.all_pairs()
+  final = permjax.run_or_rule(prog, prog.initial_states(a, b))[-1]
+  np.testing.assert_array_equal(prog.results(final),
+                                (a > b) * 2 + (a == b) * 1)
+  run = permjax.execute(prog, permjax.exact_mean())
+  assert run.pairs == 64 and run.all_correct and run.matches_or_rule
+  n, _ = prog.write_counts(permjax.reachable_states(prog))
+  assert n.max() <= 2 * 3 + 1
+  prog = permjax.program("comparison", 2)
+  for readout in (permjax.readout.from_name("zero_fixed", program=prog),
+                  permjax.margin(prog), permjax.readout.midpoint("ntk")):
+    assert permjax.execution_ensemble_size(prog, readout) == (
+        _union_bound_by_brute_force(prog, readout)), readout.name
+  with pytest.raises(ValueError, match="comparison needs bits"):
+    permjax.program("comparison", 0)

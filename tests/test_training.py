@@ -44,7 +44,7 @@ def _task(k=6):
 
 def test_max_stable_lr_matches_analytic_kernel_at_large_width(key):
   """NTK parameterization: Θ̂ → Θ, whose top eigenvalue on I_k is (a + k b)/k
-  (SPEC §4), so lr_max → c⁻¹ k / (a + k b) with c = 1/k² (mean loss)."""
+  (docs/theory/permutation.md §4), so lr_max → c⁻¹ k / (a + k b) with c = 1/k² (mean loss)."""
   k = 6
   spec = permjax.MLPSpec(width=16384)
   params = spec.init_params(key, k, k)

@@ -32,7 +32,6 @@ from permjax.experiments import cpu
 cpu.use_all_cpu_cores()
 
 import permjax
-from permjax._src import growth
 from permjax.experiments import provenance
 from permjax.experiments import records
 
@@ -62,13 +61,16 @@ def one(k, param, width, members, num_test):
          "members": members, "n_distinct_inputs": int((test.weight > 0).sum()),
          "train_seconds": round(seconds, 2),
          "unconverged": int(np.sum(res.status != "converged")), "rules": {}}
-  for name in RULES:
-    rule = permjax.readout.from_name(name, KERNEL[param])
-    state, _ = growth.accuracies(growth.empty_state(test), members_out, test,
-                                 rule)
-    row = {"readout": rule.name, "accuracy_at_1": float(state.accuracy[0])}
+  rules = {name: permjax.readout.from_name(name, KERNEL[param])
+           for name in RULES}
+  state = []
+  permjax.grow(lambda ids: members_out, permjax.InputScorer(test, rules),
+               max_members=members, chunk=members, on_chunk=state.append)
+  for i, (name, rule) in enumerate(rules.items()):
+    accuracy = state[-1].accuracy[i]
+    row = {"readout": rule.name, "accuracy_at_1": float(accuracy[0])}
     for t in TARGETS:
-      row[f"N{100 * t:g}"] = growth.first_reaching(state.accuracy, t)
+      row[f"N{100 * t:g}"] = permjax.first_reaching(accuracy, t)
       row[f"analytic_N{100 * t:g}"] = (
           None if name == "self_calibrated" else int(permjax.ensemble_size(
               k, target=t, kernel=KERNEL[param], readout=rule)))

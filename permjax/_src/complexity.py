@@ -1,4 +1,4 @@
-"""Ensemble complexity in the Gaussian limit (SPEC §6, §7), exact and vectorised.
+"""Ensemble complexity in the Gaussian limit (docs/theory/permutation.md §6, §7), exact and vectorised.
 
 An ensemble of ``N`` members averages ``N`` independent draws of the trained
 network, so on a test input with ``n`` ones the average is Gaussian with mean
@@ -30,14 +30,14 @@ from scipy import special
 from permjax._src import readout as readout_lib
 from permjax._src.gp import KERNELS, symmetric_gp
 from permjax._src.models import MLPSpec
-from permjax._src.task import check_k, check_ks, check_n, check_ns
+from permjax._src.permutation import check_k, check_ks, check_n, check_ns
 
 SCOPES = ("input", "all")
 #: Largest ensemble size the search considers before giving up.
 MAX_ENSEMBLE = 1 << 60
 
 
-def _check_target(target):
+def check_target(target):
   target = float(target)
   if not 0.0 < target < 1.0:
     raise ValueError(f"target (probability of exact rounding) must be in "
@@ -62,9 +62,9 @@ def _log_neg_log_ndtr(x):
 def _log_fail(k, n, N, stats, tau=0.0):
   """``log P_fail`` and its derivative in ``N`` (both float64 arrays).
 
-  ``tau`` is the readout threshold per element (a number or an array), or
-  ``"optimal"`` for the P(exact)-maximising threshold at each N (by the
-  envelope theorem the slope formula below holds for it too).
+  ``tau`` is the readout threshold per element (a number or an array); for
+  the P(exact)-maximising threshold at each N the slope formula below holds
+  too (envelope theorem).
   With ``a = (α - τ)√N/σ``, ``b = (τ - β)√N/σ`` and ``λ(x) = φ(x)/Φ(x)``:
   ``L = log P(exact) = n log Φ(a) + (k-n) log Φ(b)``,
   ``dL/dN = (n λ(a) a + (k-n) λ(b) b) / (2N)``,
@@ -75,8 +75,6 @@ def _log_fail(k, n, N, stats, tau=0.0):
   n = np.asarray(n, np.float64)
   N = np.asarray(N, np.float64)
   alpha, beta, sigma2 = (np.asarray(v, np.float64) for v in stats)
-  if isinstance(tau, str):
-    tau = readout_lib.optimal_threshold(k, n, N, (alpha, beta, sigma2))
   tau = np.asarray(tau, np.float64)
   interpolated = n <= 1
   sigma = np.sqrt(np.where(interpolated, 1.0, sigma2))
@@ -110,45 +108,47 @@ def _log_fail(k, n, N, stats, tau=0.0):
   return value, slope
 
 
-def _readout(readout):
+def resolve_readout(readout, kernel: str, spec: MLPSpec | None = None
+                    ) -> readout_lib.Readout:
+  """The readout (default: the zero rule) bound to members that follow
+  ``kernel``/``spec``; raises for a rule without analytic thresholds.
+
+  A per-n rule built without a kernel follows the members' kernel
+  (:meth:`permjax.Readout.follow`); one with an explicit kernel keeps it.
+  """
   readout = readout_lib.zero() if readout is None else readout
-  if not isinstance(readout, readout_lib.Readout):
-    raise TypeError(f"readout must be a permjax Readout (e.g. "
-                    f"permjax.readout.midpoint()), got {readout!r}")
-  if readout.rule == "self_calibrated":
+  readout = readout_lib.check_readout(readout)
+  if not readout.analytic:
     raise ValueError("the self_calibrated readout learns its thresholds from "
                      "an ensemble's outputs and has no analytic ensemble "
                      "size; use midpoint or optimal for predictions")
+  readout = readout.follow(kernel, spec)
+  readout.check_members(kernel, spec)
   return readout
 
 
-def _threshold(readout, k, n, stats, kernel, spec):
-  """τ of ``readout`` per (k, n) element, shaped like ``stats.alpha``, or
-  ``"optimal"``.
+class Thresholds:
+  """A readout's thresholds on fixed (k, n) rows, recomputed per N only for
+  rules that depend on it (``optimal``)."""
 
-  The analytic zero rule is τ = 0: its ε only decides exact zeros, which
-  occur on training points (n = 1), handled apart in :func:`_log_fail`. The
-  per-n rules use their own kernel's statistics, which may differ from the
-  kernel the members follow (``stats``).
-  """
-  shape = np.shape(stats.alpha)
-  if readout.rule in ("zero", "fixed"):
-    value = 0.0 if readout.rule == "zero" else float(readout.tau)
-    return np.full(shape, value)
-  if readout.rule == "optimal":
-    if readout.kernel != kernel or readout.spec != spec:
-      raise ValueError("the optimal readout maximises P(exact) under the GP "
-                       "the members follow; give it the same kernel and spec "
-                       f"(readout kernel {readout.kernel}, members {kernel})")
-    return "optimal"
-  own = stats
-  if readout.kernel != kernel or readout.spec != spec:
-    own = symmetric_gp(k, n, spec=readout.spec, kernel=readout.kernel)
-  return np.broadcast_to((own.alpha + own.beta) / 2, shape).copy()
+  def __init__(self, readout, k, n):
+    self.readout = readout
+    self.k = np.asarray(k, np.float64)
+    self.n = np.asarray(n, np.float64)
+    self.fixed = (None if readout.depends_on_members
+                  else readout.thresholds(self.k, self.n))
 
+  def at(self, N, idx=slice(None)) -> np.ndarray:
+    """Thresholds of rows ``idx`` after ``N`` members."""
+    if self.fixed is not None:
+      return self.fixed[idx]
+    return self.readout.thresholds(self.k[idx], self.n[idx], N)
 
-def _rows(tau, idx):
-  return tau if isinstance(tau, str) else tau[idx]
+  def limit(self) -> np.ndarray:
+    """Thresholds in the many-member limit (``optimal``: the midpoint)."""
+    if self.fixed is not None:
+      return self.fixed
+    return self.readout.thresholds(self.k, self.n, np.inf)
 
 
 def log_fail_probability(k, n, N, *, spec: MLPSpec | None = None,
@@ -174,9 +174,9 @@ def log_fail_probability(k, n, N, *, spec: MLPSpec | None = None,
   _check_kernel(kernel)
   n = check_ns(n, k)
   N = _check_members(N)
-  readout = _readout(readout)
+  readout = resolve_readout(readout, kernel, spec)
   stats = symmetric_gp(k, n, spec=spec, kernel=kernel)
-  tau = _threshold(readout, k, n, stats, kernel, spec)
+  tau = readout.thresholds(k, n, N)
   return _log_fail(k, n, N, stats, tau)[0]
 
 
@@ -196,10 +196,8 @@ def _log_binom(k, n):
 
 def _ratio(stats, k, n, tau=0.0):
   """``σ²/margin²`` with margin ``min(α - τ, τ - β)`` (``α - τ`` alone when
-  ``n = k``); the optimal threshold is estimated by the midpoint here."""
+  ``n = k``)."""
   alpha, beta, sigma2 = stats
-  if isinstance(tau, str):
-    tau = (alpha + beta) / 2
   margin = np.where(np.asarray(n) < np.asarray(k),
                     np.minimum(alpha - tau, tau - beta), alpha - tau)
   return sigma2 / margin**2
@@ -219,8 +217,8 @@ class _AllInputs:
     self.log_binom = _log_binom(self.k, self.n)
     self.counts = counts
     self.kernel = kernel
-    self.tau = _threshold(_readout(readout), self.k, self.n, self.stats,
-                          kernel, spec)
+    self.tau = Thresholds(resolve_readout(readout, kernel, spec), self.k,
+                          self.n)
 
   def _terms(self, N_per_k, groups=None):
     """log C(k,n) P_fail(k,n,N) and slopes for the selected groups."""
@@ -233,7 +231,7 @@ class _AllInputs:
     N = np.repeat(np.asarray(N_per_k, np.float64), counts)
     value, slope = _log_fail(self.k[rows], self.n[rows], N,
                              [v[rows] for v in self.stats],
-                             _rows(self.tau, rows))
+                             self.tau.at(N, rows))
     return self.log_binom[rows] + value, slope, rows, starts, counts
 
   def log_union(self, N_per_k, groups=None):
@@ -251,7 +249,7 @@ class _AllInputs:
 
   def worst_ratio(self):
     """Per k: the largest σ²/margin² over n = 2..k, and the n attaining it."""
-    ratios = _ratio(self.stats, self.k, self.n, self.tau)
+    ratios = _ratio(self.stats, self.k, self.n, self.tau.limit())
     best = np.maximum.reduceat(ratios, self.starts)
     where = np.array([int(self.n[s + np.argmax(ratios[s:s + c])])
                       for s, c in zip(self.starts, self.counts)])
@@ -264,7 +262,7 @@ class _AllInputs:
                      for s, c in zip(starts, counts)])
 
 
-def _smallest_n(excess, guess) -> np.ndarray:
+def smallest_n(excess, guess) -> np.ndarray:
   """Smallest integer ``N >= 1`` with ``excess(N) <= 0``, elementwise.
 
   ``excess(N, idx) -> (value, slope)`` evaluates elements ``idx`` at ensemble
@@ -331,13 +329,12 @@ def _guess(ratio, log_count, log_delta):
   return np.maximum(2.0 * ratio * (log_count - log_delta), 1.0)
 
 
-def _check_signs(stats, where, tau=0.0, readout=None):
+def _check_signs(stats, where, tau=0.0, readout=None, has_zero_bits=True):
   """Raises unless every threshold lies strictly between β_n and α_n (else
-  no ensemble size reads those inputs right with high probability)."""
+  no ensemble size reads those inputs right with high probability); β_n is
+  checked only where the input has zero bits (``n < k``)."""
   alpha, beta = np.asarray(stats.alpha), np.asarray(stats.beta)
-  if isinstance(tau, str):
-    tau = (alpha + beta) / 2  # the optimal threshold lies inside if any does
-  bad = (alpha <= tau) | (beta >= tau)
+  bad = (alpha <= tau) | ((beta >= tau) & has_zero_bits)
   if np.any(bad):
     rule = "" if readout is None else f" under the {readout.name} readout"
     raise ValueError(f"the GP mean is on the wrong side of the threshold for "
@@ -362,7 +359,7 @@ def ensemble_size(k, *, n: int | None = None, target: float = 0.9,
     spec: architecture (default: ReLU, no bias, the theory's network).
     readout: how the average becomes bits (:class:`permjax.Readout`;
       default the paper's zero rule). ``midpoint``/``optimal`` read each
-      input at its own per-n threshold (SPEC §9).
+      input at its own per-n threshold (docs/theory/readout.md §1).
 
   Returns:
     an int for scalar ``k``, else an int64 array shaped like ``k``.
@@ -373,14 +370,17 @@ def ensemble_size(k, *, n: int | None = None, target: float = 0.9,
     >>> ensemble_size([5, 20, 30]).tolist()
     [205, 579, 840]
     >>> from permjax._src import readout
-    >>> ensemble_size(100000, readout=readout.midpoint())   # SPEC §9
+    >>> ensemble_size(100000, readout=readout.midpoint())
     1
     >>> ensemble_size(30, scope="all", readout=readout.midpoint())
     60
+    >>> ensemble_size(13, kernel="nngp", scope="all",
+    ...               readout=readout.midpoint())  # follows the NNGP members
+    16
   """
-  target = _check_target(target)
+  target = check_target(target)
   _check_kernel(kernel)
-  readout = _readout(readout)
+  readout = resolve_readout(readout, kernel, spec)
   if scope not in SCOPES:
     raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
   ks = check_ks(k)
@@ -395,24 +395,25 @@ def ensemble_size(k, *, n: int | None = None, target: float = 0.9,
       result = np.ones(flat.shape, np.int64)
     else:
       stats = symmetric_gp(flat, ns, spec=spec, kernel=kernel)
-      tau = _threshold(readout, flat, ns, stats, kernel, spec)
-      _check_signs(stats, f"n={n_eff} ones at k={flat.tolist()[:5]}", tau,
-                   readout)
-      result = _smallest_n(
+      tau = Thresholds(readout, flat, ns)
+      _check_signs(stats, f"n={n_eff} ones at k={flat.tolist()[:5]}",
+                   tau.limit(), readout, ns < flat)
+      result = smallest_n(
           lambda N, idx: _shift(_log_fail(flat[idx], ns[idx], N,
                                           [v[idx] for v in stats],
-                                          _rows(tau, idx)),
+                                          tau.at(N, idx)),
                                 log_delta),
-          _guess(_ratio(stats, flat, ns, tau), np.log(flat), log_delta))
+          _guess(_ratio(stats, flat, ns, tau.limit()), np.log(flat),
+                 log_delta))
   else:
     if n is not None:
       raise ValueError(f"n={n!r} applies to scope='input' only; scope='all' "
                        f"covers every n")
     groups = _AllInputs(flat, spec, kernel, readout)
     _check_signs(groups.stats, f"some n at k in {flat.tolist()[:5]}",
-                 groups.tau, readout)
+                 groups.tau.limit(), readout, groups.n < groups.k)
     log_inputs = flat * math.log(2.0) + np.log1p(-np.exp2(-flat.astype(float)))
-    result = _smallest_n(
+    result = smallest_n(
         lambda N, idx: _shift(groups.log_union(N, idx), log_delta),
         _guess(groups.worst_ratio()[0] / 4, np.log(flat) + log_inputs,
                log_delta))
@@ -481,7 +482,7 @@ def paper_style_bound(k, *, target: float = 0.9, kernel: str = "ntk",
     >>> paper_style_bound(10)
     1644
   """
-  delta = 1.0 - _check_target(target)
+  delta = 1.0 - check_target(target)
   ratio, _ = worst_ratio(k, kernel=kernel, spec=spec)
   ks = check_ks(k).astype(np.float64)
   log_inputs = ks * math.log(2.0) + np.log1p(-np.exp2(-ks))
@@ -504,9 +505,9 @@ def worst_n(k, *, target: float = 0.9, kernel: str = "ntk",
   ns = np.arange(2, k + 1)
   stats = symmetric_gp(np.full(ns.shape, k), ns, spec=spec, kernel=kernel)
   _check_signs(stats, f"some n at k={k}")
-  log_delta = math.log1p(-_check_target(target))
+  log_delta = math.log1p(-check_target(target))
   flat_k = np.full(ns.shape, k, np.float64)
-  sizes = _smallest_n(
+  sizes = smallest_n(
       lambda N, idx: _shift(_log_fail(flat_k[idx], ns[idx], N,
                                       [v[idx] for v in stats]), log_delta),
       _guess(_ratio(stats, flat_k, ns), np.log(flat_k), log_delta))
@@ -518,7 +519,7 @@ def paper_figure_bound(k, *, delta: float = 1e-4, kernel: str = "ntk",
   """Reverse-engineered curve of the paper's Fig. 1 (left): ``8 σ²₂/β₂² ln(2k/δ)``.
 
   Not derived here: it reproduces the plotted "Eq. (21)" curve of
-  arXiv 2502.16763v1 to about 2% with ``δ = 1e-4`` (SPEC §7). Label it so.
+  arXiv 2502.16763v1 to about 2% with ``δ = 1e-4`` (docs/theory/permutation.md §7). Label it so.
 
   Returns:
     float64 array shaped like ``k`` (a float for scalar ``k``).
@@ -570,19 +571,19 @@ def ensemble_size_enumerated(perm, *, target: float = 0.9,
     205
   """
   from permjax._src import gp as gp_lib  # pylint: disable=import-outside-toplevel
-  from permjax._src import task as task_lib  # pylint: disable=import-outside-toplevel
-  target = _check_target(target)
+  from permjax._src import permutation as perm_lib  # pylint: disable=import-outside-toplevel
+  target = check_target(target)
   _check_kernel(kernel)
   if scope not in SCOPES:
     raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
-  perm = task_lib.validate_permutation(perm)
+  perm = perm_lib.validate_permutation(perm)
   spec = MLPSpec(width=1) if spec is None else spec
-  train = task_lib.training_set(perm)
+  train = perm_lib.training_set(perm)
   if scope == "input":
-    test = task_lib.inputs_with_n_ones(perm, 2 if n is None else n,
+    test = perm_lib.inputs_with_n_ones(perm, 2 if n is None else n,
                                        max_inputs=max_inputs)
   else:
-    test = task_lib.all_inputs(perm, max_inputs=max_inputs)
+    test = perm_lib.all_inputs(perm, max_inputs=max_inputs)
   pred = gp_lib.gp_predict(spec, train.x, train.y, test.x, backend=backend,
                            kernel=kernel)
   var = np.maximum(np.diag(pred.cov), 0.0)

@@ -1,4 +1,4 @@
-"""Gaussian-process prediction of trained infinitely wide networks (SPEC §3, §5).
+"""Gaussian-process prediction of trained infinitely wide networks (docs/theory/permutation.md §3, §5).
 
 An infinitely wide network trained by gradient descent on MSE is a Gaussian
 process over its random initialisation. With ``G`` the kernel that drives
@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from permjax._src import kernels as kernels_lib
-from permjax._src import task as task_lib
+from permjax._src import permutation as perm_lib
 from permjax._src.models import MLPSpec
 
 KERNELS = ("ntk", "nngp")
@@ -163,9 +163,9 @@ def gp_predict(spec: MLPSpec, x_train, y_train, x_test, *, t=None,
 
   Example:
     >>> import numpy as np
-    >>> from permjax._src import task
-    >>> train = task.training_set([1, 2, 3, 4, 0])
-    >>> test = task.make_examples([1, 2, 3, 4, 0], [[1, 1, 0, 0, 0]])
+    >>> from permjax._src import permutation as perm_lib
+    >>> train = perm_lib.training_set([1, 2, 3, 4, 0])
+    >>> test = perm_lib.make_examples([1, 2, 3, 4, 0], [[1, 1, 0, 0, 0]])
     >>> pred = gp_predict(MLPSpec(width=1), train.x, train.y, test.x,
     ...                   backend="closed_form")
     >>> np.round(np.asarray(pred.mean), 6)
@@ -202,9 +202,9 @@ def posterior_mean(spec: MLPSpec, x_train, y_train, x_test, *,
 
   Example:
     >>> import numpy as np
-    >>> from permjax._src import task
-    >>> train = task.training_set([1, 2, 3, 4, 0])
-    >>> x = task.make_examples([1, 2, 3, 4, 0], [[1, 1, 0, 0, 0]]).x
+    >>> from permjax._src import permutation as perm_lib
+    >>> train = perm_lib.training_set([1, 2, 3, 4, 0])
+    >>> x = perm_lib.make_examples([1, 2, 3, 4, 0], [[1, 1, 0, 0, 0]]).x
     >>> np.round(posterior_mean(MLPSpec(width=1), train.x, train.y, x), 6)
     array([[-0.01464 ,  0.560632,  0.560632, -0.01464 , -0.01464 ]])
   """
@@ -232,7 +232,7 @@ def symmetric_gp(k, n, *, spec: MLPSpec | None = None, kernel: str = "ntk",
                  normalize: bool = True) -> SymmetricGP:
   """``α_n, β_n, σ²_n`` of the permutation task in O(1) per ``(k, n)``.
 
-  By symmetry the GP of SPEC §5 depends on a test input only through its
+  By symmetry the GP of docs/theory/permutation.md §5 depends on a test input only through its
   number of ones ``n`` and on whether the target bit is 1. With ``G`` the
   training kernel (``pI + qJ`` on ``I_k``), ``u, v`` its values between the
   test input and a training input inside / outside the support, and
@@ -260,7 +260,7 @@ def symmetric_gp(k, n, *, spec: MLPSpec | None = None, kernel: str = "ntk",
   """
   _check_choice("kernel", kernel, KERNELS)
   spec = MLPSpec(width=1) if spec is None else spec
-  n = task_lib.check_ns(n, k)
+  n = perm_lib.check_ns(n, k)
   nngp, ntk = kernels_lib.symmetric_kernel_values(spec, k, n,
                                                   normalize=normalize)
   g = ntk if kernel == "ntk" else nngp
@@ -277,3 +277,19 @@ def symmetric_gp(k, n, *, spec: MLPSpec | None = None, kernel: str = "ntk",
             + pk * (n * alpha**2 + (k - n) * beta**2)
             + qk * (n * alpha + (k - n) * beta)**2)
   return SymmetricGP(alpha, beta, np.maximum(sigma2, 0.0))
+
+
+def template_mean(alpha, beta, c1, column_weight):
+  """The exact mean of a template program's outputs (docs/theory/templates.md
+  §3.1): ``μ_j = (α_n − β_n) c_j + β_n C_j``.
+
+  On a state matching ``n`` templates, output bit j is written by ``c_j`` of
+  the matched templates and by ``C_j`` templates in all; ``α_n, β_n`` are
+  :func:`symmetric_gp`'s at ``k = T + pad``. Broadcasts.
+
+  Example:
+    >>> float(template_mean(1.0, 0.0, 1, 3))   # a training point's 1-bit
+    1.0
+  """
+  alpha, beta = np.asarray(alpha), np.asarray(beta)
+  return (alpha - beta) * np.asarray(c1) + beta * np.asarray(column_weight)

@@ -1,198 +1,202 @@
-"""Growing an ensemble member by member until its readout is exact enough.
+"""Growing an ensemble member by member: the one growth protocol.
 
-Task-generic: a *member source* maps member ids to raw outputs on a fixed
-test set (:mod:`permjax._src.sources`), the test set holds binary targets, a
-*readout* turns the running average into bits, and the accuracy is the
-(multiplicity-weighted) fraction of test inputs whose bits are all right.
-Members are added in chunks; after each member the accuracy is recorded, and
-growth stops at a target accuracy or at ``max_members``.
+Every task family uses the same loop. A *member source* maps member ids to
+raw outputs on a fixed test set (:mod:`permjax._src.sources`); a *scorer*
+(:mod:`permjax._src.scorers`) says what "exact" means on that test set under
+one or several readouts, and what else to record (e.g. where a program's
+runs first go wrong). :func:`grow` adds members in chunks, keeps the running
+sum, and after every member records each readout's accuracy; it stops once
+every readout has reached the target accuracy, or at ``max_members``.
 
-Duplicated test inputs are evaluated once and weighted by their multiplicity
-(:func:`unique_inputs`), which changes no accuracy.
-
-The running sum is accumulated member by member in float64, so a run resumed
-from a :class:`GrowthState` (saved with :class:`GrowthCheckpoint`) gives
-bitwise the same curve as an uninterrupted one.
+The running sum is accumulated member by member in float64
+(:func:`accumulate`), so a growth resumed from a :class:`GrowthState` (saved
+with :class:`GrowthCheckpoint`) gives bitwise the same curve as an
+uninterrupted one; :func:`ensemble_average` (a fixed-N ensemble) goes
+through the same accumulation. Members whose status is outside
+:data:`GOOD_STATUSES` (trained ones that did not converge) are counted by
+:func:`unconverged_count` and refused above a fraction by
+:func:`check_unconverged` — the one policy every experiment uses.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, NamedTuple, Union
+from typing import NamedTuple
 
 import numpy as np
 
 from permjax._src.checkpoint import Checkpoint
-from permjax._src.task import Examples
 
 #: Accuracies whose first ensemble size a curve reports by default.
 ACCURACY_TARGETS = (0.5, 0.9, 0.99, 0.999)
 
-#: ``(len(ids),) -> (len(ids), n_test, out)`` raw outputs, e.g. a
-#: :class:`permjax.MemberSource`.
-Source = Callable[[np.ndarray], np.ndarray]
-#: A :class:`permjax.Readout` (``readout.bits(average, x, N)``), a threshold
-#: (bit = average > threshold), or ``(average (c, n, out), x (n, d)) ->
-#: bool (c, n, out)``.
-Readout = Union[float, Callable[[np.ndarray, np.ndarray], np.ndarray], Any]
-
-
-class TestSet(NamedTuple):
-  """Distinct test inputs with their multiplicity.
-
-  Attributes:
-    x: ``(n_unique, k)`` inputs (as they enter the network).
-    y: ``(n_unique, k)`` binary targets.
-    weight: ``(n_unique,)`` how many times each input occurs (0 for padding).
-  """
-  x: np.ndarray
-  y: np.ndarray
-  weight: np.ndarray
-
-
-def unique_inputs(examples: Examples, pad_to: int | None = None) -> TestSet:
-  """Collapses repeated test inputs, optionally padding to a fixed count.
-
-  Padding rows repeat the first input with weight 0; a fixed count keeps
-  array shapes (and compiled programs) the same across seeds.
-
-  Example:
-    >>> ex = Examples(np.array([[1., 0.], [1., 0.], [0., 1.]]),
-    ...               np.array([[0., 1.], [0., 1.], [1., 0.]]))
-    >>> unique_inputs(ex, pad_to=3).weight.tolist()
-    [1.0, 2.0, 0.0]
-  """
-  x = np.asarray(examples.x)
-  y = np.asarray(examples.y)
-  ux, index, counts = np.unique(x, axis=0, return_index=True,
-                                return_counts=True)
-  uy = y[index]
-  weight = counts.astype(np.float64)
-  if pad_to is not None:
-    if pad_to < len(ux):
-      raise ValueError(f"pad_to={pad_to} is below the {len(ux)} distinct "
-                       f"inputs")
-    extra = pad_to - len(ux)
-    ux = np.concatenate([ux, np.repeat(ux[:1], extra, axis=0)])
-    uy = np.concatenate([uy, np.repeat(uy[:1], extra, axis=0)])
-    weight = np.concatenate([weight, np.zeros(extra)])
-  return TestSet(ux, uy, weight)
-
-
 #: Member statuses that count as properly made: a GP draw ("exact"), a
 #: trained member that met its tolerance, or a source that reports none.
 GOOD_STATUSES = ("exact", "converged", "unreported")
+
+#: Default bytes of member outputs held per chunk.
+MEMORY_BUDGET = 1 << 29
 
 
 class UnconvergedMembersError(RuntimeError):
   """Too many members of a growth did not converge (see :func:`grow`)."""
 
 
+def unconverged_count(status) -> int:
+  """How many statuses lie outside :data:`GOOD_STATUSES`.
+
+  Example:
+    >>> unconverged_count(["exact", "converged", "max_steps"])
+    1
+  """
+  return int(np.sum(~np.isin(np.asarray(status, "<U16"), GOOD_STATUSES)))
+
+
 class GrowthState(NamedTuple):
   """A partly grown ensemble: everything needed to continue it exactly.
 
   Attributes:
-    sums: ``(n_unique, k)`` float64 sum of the members' outputs so far.
+    sums: ``(n_test, out)`` float64 sum of the members' outputs so far.
     members: number of members summed.
-    accuracy: ``(members,)`` exact-match accuracy after each member.
+    accuracy: ``(R, members)`` each readout's accuracy after each member.
     status: ``(members,)`` each member's status (``"exact"`` for GP draws,
       ``"converged"``, ``"max_steps"``, ... for trained ones).
     final_loss: ``(members,)`` each member's final training loss (nan when
       there is none).
+    details: what the scorer recorded at chosen ensemble sizes, e.g.
+      ``[{"members", "rule", "failing_pairs", ...}]``.
   """
   sums: np.ndarray
   members: int
   accuracy: np.ndarray
-  status: np.ndarray = np.zeros(0, "<U16")
-  final_loss: np.ndarray = np.zeros(0)
+  status: np.ndarray
+  final_loss: np.ndarray
+  details: list
 
   def unconverged(self) -> int:
     """How many members have a status outside :data:`GOOD_STATUSES`."""
-    return int(np.sum(~np.isin(self.status, GOOD_STATUSES)))
+    return unconverged_count(self.status)
+
+
+def empty_state(shape, rules: int) -> GrowthState:
+  """No members yet, on a test set of ``shape`` (n_test, out) and ``rules``
+  readouts."""
+  return GrowthState(np.zeros(shape), 0, np.zeros((rules, 0)),
+                     np.zeros(0, "<U16"), np.zeros(0), [])
 
 
 class Curve(NamedTuple):
   """A finished growth.
 
   Attributes:
-    accuracy: ``(N,)`` accuracy after 1..N members.
-    n_at: target accuracy -> first N with accuracy >= target (None if never).
-    reached: whether the stopping accuracy was reached.
+    rules: the readouts' names, in order.
+    accuracy: ``{rule: (N,)}`` accuracy after 1..N members.
+    n_at: ``{rule: {target: first N with accuracy >= target, or None}}``.
+    reached: ``{rule: bool}``, the stopping accuracy reached.
+    members: N, the members the curve covers (the stopping N when every
+      readout reached the target, else the members grown).
     status: ``(N,)`` member statuses.
     final_loss: ``(N,)`` member final training losses.
+    details: the scorer's records (see :class:`GrowthState`).
   """
-  accuracy: np.ndarray
+  rules: tuple
+  accuracy: dict
   n_at: dict
-  reached: bool
-  status: np.ndarray = np.zeros(0, "<U16")
-  final_loss: np.ndarray = np.zeros(0)
+  reached: dict
+  members: int
+  status: np.ndarray
+  final_loss: np.ndarray
+  details: list
 
 
-def first_reaching(accuracy: np.ndarray, target: float) -> int | None:
-  """First ensemble size (1-based) with accuracy >= target, or None."""
+def first_reaching(accuracy, target: float) -> int | None:
+  """First ensemble size (1-based) with accuracy >= target, or None.
+
+  Example:
+    >>> first_reaching([0.1, 0.95, 0.5, 1.0], 0.9), first_reaching([0.1], 0.9)
+    (2, None)
+  """
   hit = np.flatnonzero(np.asarray(accuracy) >= target - 1e-12)
   return int(hit[0]) + 1 if hit.size else None
 
 
-def decide(readout: Readout, average: np.ndarray, x: np.ndarray,
-           members=1) -> np.ndarray:
-  """The bits a readout reads from ``average`` (``(c, n, out)``, after
-  ``members`` ``(c,)`` members) at inputs ``x``."""
-  if hasattr(readout, "bits"):
-    return np.asarray(readout.bits(average, x, members), bool)
-  if callable(readout):
-    return np.asarray(readout(average, x), bool)
-  return average > readout
-
-
-def accuracies(state: GrowthState, members, test: TestSet,
-               readout: Readout) -> tuple[GrowthState, np.ndarray]:
-  """Adds members one by one.
-
-  Args:
-    state: the ensemble so far.
-    members: ``(c, n_unique, out)`` raw outputs, or anything with
-      ``outputs``, ``status`` and ``final_loss`` (:class:`permjax.Members`).
-    test: the test set.
-    readout: see :func:`grow`.
-
-  Returns:
-    the new state and the ``(c,)`` accuracies after each added member.
-  """
+def _members_of(members):
   outputs = np.asarray(getattr(members, "outputs", members), np.float64)
   c = len(outputs)
-  status = np.asarray(getattr(members, "status", ("unreported",) * c),
-                      "<U16")
-  final_loss = np.asarray(getattr(members, "final_loss", np.full(c, np.nan)),
-                          np.float64)
-  stacked = np.concatenate([state.sums[None], outputs])
-  cum = np.cumsum(stacked, axis=0)[1:]  # sequential: resumable bit for bit
-  counts = state.members + np.arange(1, len(outputs) + 1)
-  average = cum / counts[:, None, None]
-  exact = np.all(decide(readout, average, test.x, counts)
-                 == (test.y[None] > 0.5), axis=2)
-  acc = exact.astype(np.float64) @ test.weight / test.weight.sum()
-  new = GrowthState(cum[-1], state.members + c,
-                    np.concatenate([state.accuracy, acc]),
-                    np.concatenate([state.status, status]),
-                    np.concatenate([state.final_loss, final_loss]))
-  return new, acc
+  status = np.asarray(getattr(members, "status", ("unreported",) * c), "<U16")
+  loss = np.asarray(getattr(members, "final_loss", np.full(c, np.nan)),
+                    np.float64)
+  return outputs, status, loss
 
 
-def empty_state(test: TestSet) -> GrowthState:
-  return GrowthState(np.zeros(test.y.shape), 0, np.zeros(0))
+def accumulate(sums: np.ndarray, members: int, outputs: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+  """Running averages after each of ``outputs`` (``(c, n_test, out)``) is
+  added to ``sums`` of ``members`` members: ``(cumulative sums (c, ...),
+  averages (c, ...))``, summed sequentially (resumable bit for bit).
+
+  Example:
+    >>> cum, avg = accumulate(np.zeros(2), 0, np.array([[1., 2.], [3., 4.]]))
+    >>> avg.tolist()
+    [[1.0, 2.0], [2.0, 3.0]]
+  """
+  stacked = np.concatenate([np.asarray(sums, np.float64)[None], outputs])
+  cum = np.cumsum(stacked, axis=0)[1:]
+  counts = members + np.arange(1, len(outputs) + 1)
+  return cum, cum / counts.reshape((-1,) + (1,) * (cum.ndim - 1))
 
 
-def _check_unconverged(state: GrowthState, limit: float | None) -> None:
-  bad = int(np.sum(~np.isin(state.status, GOOD_STATUSES)))
+def ensemble_average(source, members: int, chunk: int = 64
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+  """The average of members ``0..members-1`` of ``source``, accumulated as
+  :func:`grow` does; returns ``(average, status, final_loss)``.
+
+  Example:
+    >>> src = lambda ids: np.stack([np.full((1, 2), float(i)) for i in ids])
+    >>> ensemble_average(src, 4, chunk=3)[0].tolist()
+    [[1.5, 1.5]]
+  """
+  if (isinstance(members, bool) or not isinstance(members, (int, np.integer))
+      or members < 1):
+    raise ValueError(f"an ensemble needs members >= 1 (an integer), got "
+                     f"{members!r}")
+  if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or (
+      chunk < 1):
+    raise ValueError(f"chunk must be an integer >= 1, got {chunk!r}")
+  sums, count, status, loss = None, 0, [], []
+  for start in range(0, members, chunk):
+    out, st, ls = _members_of(source(np.arange(start,
+                                               min(members, start + chunk))))
+    cum, _ = accumulate(np.zeros(out.shape[1:]) if sums is None else sums,
+                        count, out)
+    sums, count = cum[-1], count + len(out)
+    status.append(st)
+    loss.append(ls)
+  return sums / count, np.concatenate(status), np.concatenate(loss)
+
+
+def check_unconverged(state: GrowthState, limit: float | None) -> None:
+  """Raises :class:`UnconvergedMembersError` when more than ``limit`` (a
+  fraction) of the members did not converge; None accepts any.
+
+  Example:
+    >>> state = GrowthState(np.zeros(1), 2, np.zeros((1, 2)),
+    ...                     np.array(["converged", "max_steps"]),
+    ...                     np.array([1e-9, 0.3]), [])
+    >>> check_unconverged(state, 0.5)   # 1 of 2 is accepted
+    >>> check_unconverged(state, 0.1)
+    Traceback (most recent call last):
+    ...
+    permjax._src.growth.UnconvergedMembersError: 1 of 2 members did not converge ({'max_steps': 1}; largest final loss 0.3), above the accepted fraction 0.1. Train them longer or with a stable step (lr='auto'), or accept them explicitly
+  """
+  bad = state.unconverged()
   if limit is None or bad <= limit * state.members:
     return
-  kinds, counts = np.unique(state.status[~np.isin(state.status,
-                                                  GOOD_STATUSES)],
-                            return_counts=True)
-  worst = np.nanmax(state.final_loss) if np.any(
-      np.isfinite(state.final_loss)) else float("nan")
+  off = ~np.isin(state.status, GOOD_STATUSES)
+  kinds, counts = np.unique(state.status[off], return_counts=True)
+  worst = (np.nanmax(state.final_loss)
+           if np.any(np.isfinite(state.final_loss)) else float("nan"))
   raise UnconvergedMembersError(
       f"{bad} of {state.members} members did not converge "
       f"({dict(zip(kinds.tolist(), counts.tolist()))}; largest final loss "
@@ -200,34 +204,53 @@ def _check_unconverged(state: GrowthState, limit: float | None) -> None:
       f"longer or with a stable step (lr='auto'), or accept them explicitly")
 
 
-def grow(source: Source, test: TestSet, *, stop_accuracy: float,
-         max_members: int, chunk: int,
-         readout: Readout,
+def _check_count(name, value, low=1):
+  if (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+      or value < low):
+    raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+  return int(value)
+
+
+def _stop_at(accuracy: np.ndarray, stop_accuracy: float) -> int | None:
+  """The N where the last readout first reached ``stop_accuracy``."""
+  firsts = [first_reaching(row, stop_accuracy) for row in accuracy]
+  if not firsts or any(f is None for f in firsts):
+    return None
+  return max(firsts)
+
+
+def grow(source: Callable, scorer, *, max_members: int, chunk: int,
+         stop_accuracy: float = 1.0,
          state: GrowthState | None = None,
          on_chunk: Callable[[GrowthState], None] | None = None,
-         on_progress: Callable[[int, float], None] | None = None,
+         on_progress: Callable[[int, dict], None] | None = None,
          targets=ACCURACY_TARGETS,
-         max_unconverged: float | None = None) -> Curve:
-  """Grows an ensemble until ``stop_accuracy`` or ``max_members``.
+         max_unconverged: float | None = None,
+         memory_budget: int = MEMORY_BUDGET) -> Curve:
+  """Grows an ensemble until every readout of ``scorer`` reaches
+  ``stop_accuracy``, or ``max_members``.
 
   Args:
-    source: ``member_ids -> (len(ids), n_unique, out)`` raw outputs.
-    test: the (deduplicated) test set.
-    stop_accuracy: stop at the first N with accuracy >= this (1 - δ).
+    source: ``member_ids -> (len(ids), n_test, out)`` raw outputs, or a
+      :class:`permjax.MemberSource` (whose ``info["kernel"]`` the scorer's
+      per-n readouts then follow when they were built without one).
+    scorer: a :class:`permjax.InputScorer`, :class:`permjax.ProgramScorer`
+      or anything with the same methods.
     max_members: give up after this many members.
-    chunk: members drawn per call of ``source``.
-    readout: how the running average becomes bits: a
-      :class:`permjax.Readout` (e.g. ``permjax.readout.midpoint()``), a
-      threshold (bit = average > threshold) or a callable
-      ``(average, x) -> bits``.
+    chunk: largest number of members per call of ``source``.
+    stop_accuracy: stop at the first N where every readout has reached this
+      accuracy at some N (for programs: 1, every pair exact).
     state: resume from here.
     on_chunk: called with the state after every chunk (checkpointing).
-    on_progress: called with (members, accuracy) after every chunk.
+    on_progress: called with ``(members, {rule: accuracy})`` after every
+      chunk.
     targets: accuracies whose first N to report (``stop_accuracy`` is
       always added).
     max_unconverged: largest accepted fraction of members whose status is
       outside :data:`GOOD_STATUSES`; checked after every chunk (after
       ``on_chunk``, so the state is saved). None accepts any.
+    memory_budget: bytes of float64 member outputs per chunk (caps
+      ``chunk``).
 
   Returns:
     :class:`Curve`, truncated at the stopping N.
@@ -237,53 +260,92 @@ def grow(source: Source, test: TestSet, *, stop_accuracy: float,
       did not converge.
 
   Example:
-    >>> test = TestSet(np.eye(2), np.eye(2), np.ones(2))
+    >>> from permjax._src import readout, scorers
+    >>> test = scorers.TestSet(np.eye(2), np.eye(2), np.ones(2))
     >>> def source(ids):   # member 0 is wrong, every other one right
     ...   return np.stack([(np.eye(2) - 0.5) * (-0.2 if i == 0 else 1.0)
     ...                    for i in ids])
-    >>> curve = grow(source, test, stop_accuracy=1.0, max_members=8, chunk=4,
-    ...              readout=0.0)
-    >>> curve.accuracy.tolist(), curve.n_at[0.5], curve.reached
-    ([0.0, 1.0], 2, True)
+    >>> curve = grow(source, scorers.InputScorer(test, readout.fixed(0.0)),
+    ...              max_members=8, chunk=4)
+    >>> curve.accuracy["fixed(0)"].tolist(), curve.reached["fixed(0)"]
+    ([0.0, 1.0], True)
   """
   if not 0.0 < stop_accuracy <= 1.0:
     raise ValueError(f"stop_accuracy must be in (0, 1], got {stop_accuracy}")
-  if chunk < 1 or max_members < 1:
-    raise ValueError(f"chunk and max_members must be >= 1, got {chunk}, "
-                     f"{max_members}")
-  state = empty_state(test) if state is None else state
-  stop = first_reaching(state.accuracy, stop_accuracy)
+  chunk = _check_count("chunk", chunk)
+  max_members = _check_count("max_members", max_members)
+  info = getattr(source, "info", None)
+  if isinstance(info, dict) and info.get("kernel"):
+    scorer = scorer.follow(info["kernel"])
+  rules = tuple(scorer.rules)
+  per_member = 8 * int(np.prod(scorer.shape))
+  chunk = max(1, min(chunk, memory_budget // max(1, per_member)))
+  state = empty_state(scorer.shape, len(rules)) if state is None else state
+  if state.accuracy.shape[0] != len(rules) or state.sums.shape != tuple(
+      scorer.shape):
+    raise ValueError(f"the state to resume holds {state.accuracy.shape[0]} "
+                     f"readouts on outputs {state.sums.shape}; this growth "
+                     f"has {len(rules)} on {tuple(scorer.shape)}")
+  record_at = sorted(set(scorer.record_at(max_members)))
+  stop = _stop_at(state.accuracy, stop_accuracy) if state.members else None
   while stop is None and state.members < max_members:
     take = min(chunk, max_members - state.members)
+    ahead = [n for n in record_at if n > state.members]
+    if ahead:  # land chunk ends on the ensemble sizes the scorer records
+      take = min(take, ahead[0] - state.members)
     ids = np.arange(state.members, state.members + take)
-    state, acc = accuracies(state, source(ids), test, readout)
-    stop = first_reaching(state.accuracy, stop_accuracy)
+    outputs, status, loss = _members_of(source(ids))
+    if outputs.shape[1:] != tuple(scorer.shape) or len(outputs) != take:
+      raise ValueError(f"the member source returned outputs of shape "
+                       f"{outputs.shape} for {take} members; the test set "
+                       f"needs ({take}, {', '.join(map(str, scorer.shape))})")
+    cum, average = accumulate(state.sums, state.members, outputs)
+    counts = state.members + np.arange(1, take + 1)
+    acc = np.asarray(scorer.score(average, counts), np.float64)
+    accuracy = np.concatenate([state.accuracy, acc], axis=1)
+    stop = _stop_at(accuracy, stop_accuracy)
+    end = stop if stop is not None else (
+        max_members if counts[-1] == max_members else None)
+    details = list(state.details)
+    for i, n in enumerate(counts.tolist()):
+      if n in record_at or n == end:
+        details += scorer.details(average[i], n)
+      if n == end:
+        break
+    state = GrowthState(cum[-1], int(counts[-1]), accuracy,
+                        np.concatenate([state.status, status]),
+                        np.concatenate([state.final_loss, loss]), details)
     if on_chunk is not None:
       on_chunk(state)
     if on_progress is not None:
-      on_progress(state.members, float(acc[-1]))
-    _check_unconverged(state, max_unconverged)
+      on_progress(state.members, {r: float(accuracy[i, -1])
+                                  for i, r in enumerate(rules)})
+    check_unconverged(state, max_unconverged)
   end = state.members if stop is None else stop
-  accuracy = state.accuracy[:end]
   targets = sorted(set(targets) | {stop_accuracy})
-  n_at = {t: first_reaching(accuracy, t) for t in targets}
-  return Curve(accuracy, n_at, stop is not None, state.status[:end],
-               state.final_loss[:end])
+  acc = {r: state.accuracy[i, :end] for i, r in enumerate(rules)}
+  return Curve(rules, acc,
+               {r: {t: first_reaching(a, t) for t in targets}
+                for r, a in acc.items()},
+               {r: first_reaching(a, stop_accuracy) is not None
+                for r, a in acc.items()},
+               end, state.status[:end], state.final_loss[:end],
+               [d for d in state.details if d["members"] <= end])
 
 
 class GrowthCheckpoint:
   """The latest :class:`GrowthState` of one growth, in an orbax folder.
 
   ``fingerprint`` (JSON-able) names what the state depends on (config,
-  task, member source); a folder written under another fingerprint is
+  unit, member source); a folder written under another fingerprint is
   refused untouched (:class:`permjax.CheckpointError`).
 
   Example:
     >>> import tempfile
     >>> folder = tempfile.mkdtemp()
     >>> ckpt = GrowthCheckpoint(folder, {"k": 5})
-    >>> ckpt.save(GrowthState(np.zeros((2, 5)), 2, np.array([.1, .2]),
-    ...                       np.array(["exact", "exact"]), np.zeros(2)))
+    >>> ckpt.save(GrowthState(np.zeros((2, 5)), 2, np.array([[.1, .2]]),
+    ...                       np.array(["exact", "exact"]), np.zeros(2), []))
     >>> state = ckpt.load()
     >>> state.members, state.status.tolist()
     (2, ['exact', 'exact'])
@@ -295,29 +357,37 @@ class GrowthCheckpoint:
                             keep=1)
 
   def load(self) -> GrowthState | None:
+    """The saved state, or None if nothing was saved yet."""
     steps = self.store.steps()
     if not steps:
       return None
     data = self.store.restore(steps[-1])
-    status = json.loads(bytes(np.asarray(data["status"], np.uint8)).decode())
+    meta = json.loads(bytes(np.asarray(data["meta"], np.uint8)).decode())
+    accuracy = np.asarray(data["accuracy"], np.float64)
     return GrowthState(np.asarray(data["sums"], np.float64),
                        int(data["members"]),
-                       np.asarray(data["accuracy"], np.float64),
-                       np.asarray(status, "<U16"),
-                       np.asarray(data["final_loss"], np.float64))
+                       accuracy.reshape(-1, int(data["members"])),
+                       np.asarray(meta["status"], "<U16"),
+                       np.asarray(data["final_loss"], np.float64),
+                       meta["details"])
 
   def save(self, state: GrowthState) -> None:
-    if len(state.status) != state.members or len(
-        state.final_loss) != state.members or state.members < 1:
+    """Replaces the saved state by ``state``."""
+    if (len(state.status) != state.members or len(state.final_loss)
+        != state.members or state.members < 1
+        or np.shape(state.accuracy)[-1] != state.members):
       raise ValueError(f"a growth state to save needs members >= 1 with one "
-                       f"status and final loss each, got members="
+                       f"status, final loss and accuracy each, got members="
                        f"{state.members}, {len(state.status)} statuses, "
-                       f"{len(state.final_loss)} losses")
-    status = json.dumps(np.asarray(state.status).tolist()).encode()
+                       f"{len(state.final_loss)} losses, accuracy of shape "
+                       f"{np.shape(state.accuracy)}")
+    meta = json.dumps({"status": np.asarray(state.status).tolist(),
+                       "details": state.details}).encode()
     self.store.save(state.members, {
         "sums": state.sums, "members": np.int64(state.members),
-        "accuracy": state.accuracy, "final_loss": state.final_loss,
-        "status": np.frombuffer(status, np.uint8)})
+        "accuracy": np.asarray(state.accuracy, np.float64),
+        "final_loss": state.final_loss,
+        "meta": np.frombuffer(meta, np.uint8)})
 
   def close(self) -> None:
     self.store.close()

@@ -1,7 +1,7 @@
 """Closed-form infinite-width kernels (NNGP and NTK) of an :class:`MLPSpec`.
 
 Plain ``jnp``, float64. For inputs ``x, x'`` of dimension ``d`` the recursion
-(SPEC §4, per output coordinate) starts from the input covariance
+(docs/theory/permutation.md §4, per output coordinate) starts from the input covariance
 ``c(x, x') = x . x' / d`` and, for each layer, applies
 
 * dense: ``K <- W_std^2 K + b_std^2`` (``b_std = 0`` if there is no bias);
@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from permjax._src import task as task_lib
+from permjax._src import permutation as perm_lib
 from permjax._src.models import MLPSpec
 
 
@@ -207,7 +207,7 @@ def symmetric_kernel_values(spec: MLPSpec, k, n, *, normalize: bool = True
     >>> round(float(ntk.diag), 6), round(float(ntk.off), 7)
     (0.25, 0.0397887)
   """
-  n = task_lib.check_ns(n, k)
+  n = perm_lib.check_ns(n, k)
   k, n = np.broadcast_arrays(np.asarray(k, np.float64),
                              np.asarray(n, np.float64))
   one, zero = np.ones_like(k), np.zeros_like(k)

@@ -10,7 +10,7 @@
 
 so the finite network and its infinite-width kernel cannot drift apart.
 
-Parameterizations (SPEC §2):
+Parameterizations (docs/theory/permutation.md §2):
 
 * ``"ntk"``: every parameter ``N(0, 1)``; a dense layer computes
   ``W_std / sqrt(fan_in) * x @ W + b_std * b``.
@@ -268,6 +268,33 @@ class MLPSpec:
         and math.isfinite(self.b_std))):
       raise ValueError(f"b_std must be None (no bias) or a finite number >= 0,"
                        f" got {self.b_std!r}")
+
+  @property
+  def kernel(self) -> str:
+    """The GP kernel a wide network of this spec follows once trained:
+    ``"ntk"`` in NTK parameterization, ``"nngp"`` in standard
+    parameterization, whose tangent kernel the readout layer dominates at
+    large width (docs/theory/permutation.md §5).
+
+    Example:
+      >>> MLPSpec(width=8).kernel, MLPSpec(width=8, parameterization="standard").kernel
+      ('ntk', 'nngp')
+    """
+    return "ntk" if self.parameterization == "ntk" else "nngp"
+
+  def activation_fn(self) -> Callable[[jax.Array], jax.Array]:
+    """The activation as a JAX function (``jax.nn.relu`` or ``lax.erf``)."""
+    return _activation_fn(self.activation)
+
+  def layer_scales(self, fan_in: int) -> tuple[float, float]:
+    """Forward-pass factors ``(s, s_b)`` of a dense layer of this spec with
+    ``fan_in`` inputs: ``y = s x W + s_b b`` (see :func:`layer_scales`).
+
+    Example:
+      >>> MLPSpec(width=8).layer_scales(4)
+      (0.5, 0.0)
+    """
+    return layer_scales(self.parameterization, self.W_std, self.b_std, fan_in)
 
   def replace(self, **changes) -> "MLPSpec":
     """A copy with some fields changed."""

@@ -25,12 +25,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from permjax._src import devices as devices_lib
-from permjax._src import ensembles
+from permjax._src import ensemble_training
 from permjax._src import gp as gp_lib
 from permjax._src import hypercube
 from permjax._src import training
 from permjax._src.models import MLPSpec
-from permjax._src.task import Examples
+from permjax._src.permutation import Examples
 
 
 class Members(NamedTuple):
@@ -53,8 +53,10 @@ class MemberSource(NamedTuple):
   Attributes:
     draw: ``ids -> Members`` (outputs ``(len(ids), n_test, out)``, float64,
       with each member's status and final loss).
-    info: JSON-able description (``source``, and ``kernel``/``sampler`` or
-      ``width``/``trainer``), recorded with every result.
+    info: JSON-able description, recorded with every result: ``regime``
+      (``gp``, or the networks' parameterization ``ntk``/``standard``),
+      ``kernel`` (the GP the members follow), and ``sampler`` or
+      ``width``/``trainer``.
   """
   draw: Callable[[np.ndarray], np.ndarray]
   info: dict
@@ -151,7 +153,7 @@ def gp_member_source(spec: MLPSpec, kernel: str, train: Examples,
                   *[jnp.asarray(a) for a in args])
     return Members(np.asarray(out, np.float64)[:len(ids)],
                    np.full(len(ids), "exact"), np.full(len(ids), np.nan))
-  return MemberSource(draw, {"source": "gp", "kernel": kernel,
+  return MemberSource(draw, {"regime": "gp", "kernel": kernel,
                              "sampler": sampler, "dtype": "float64"})
 
 
@@ -270,13 +272,13 @@ def network_member_source(spec: MLPSpec, train: Examples, x_test: np.ndarray,
     ((3, 7, 3), ['converged', 'converged', 'converged'], 'linearized/cholesky')
   """
   def draw(ids):
-    res = ensembles.train_ensemble(spec, train, key, member_ids=ids,
+    res = ensemble_training.train_ensemble(spec, train, key, member_ids=ids,
                                    x_test=x_test, config=config,
                                    **engine_kwargs)
     return Members(res.outputs.astype(np.float64), res.status,
                    res.final_loss.astype(np.float64))
   trainer = config.trainer + (f"/{config.solver}"
                               if config.trainer == "linearized" else "")
-  return MemberSource(draw, {"source": spec.parameterization,
-                             "width": spec.width, "trainer": trainer,
-                             "dtype": config.dtype})
+  return MemberSource(draw, {"regime": spec.parameterization,
+                             "kernel": spec.kernel, "width": spec.width,
+                             "trainer": trainer, "dtype": config.dtype})

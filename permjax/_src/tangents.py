@@ -15,7 +15,6 @@ import jax
 import jax.numpy as jnp
 
 from permjax._src.models import densify
-from permjax._src.models import layer_scales
 from permjax._src.models import MLPSpec
 
 
@@ -115,8 +114,7 @@ def mlp_ntk(spec: MLPSpec, params, x1=None, x2=None, *,
   for name in g1:
     a1, a2 = in1[name], in2[name]
     fan_in = layers[name]["kernel"].shape[0]
-    scale, bias_scale = layer_scales(spec.parameterization, spec.W_std,
-                                     spec.b_std, fan_in)
+    scale, bias_scale = spec.layer_scales(fan_in)
     if a1 is None and a2 is None and spec.b_std is None:
       # Basis inputs and no bias: <e_a, e_b> = δ_ab, so only the diagonal
       # blocks a = b contribute (k³m work instead of k⁴m).

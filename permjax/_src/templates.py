@@ -1,4 +1,5 @@
-"""Template programs: algorithms as pure data (the v2 framework, TEMPLATES.md).
+"""Template programs: algorithms as pure data (the v2 framework,
+docs/theory/templates.md §1).
 
 A *state* is a set of named bit fields, flattened in declaration order into
 ``D`` bits (numbers LSB first). A *template* is a partial assignment — some
@@ -14,13 +15,14 @@ Everything here is a pure function of a program and states (numpy, no
 network), CLRS-style: programs, encoders and ground truths are data and
 generators; the learners live elsewhere (:mod:`permjax._src.execution`).
 
-Programs: :func:`permutation_program`, :func:`addition_program`,
-:func:`multiplication_program` (TEMPLATES.md §2).
+The program families (permutation, addition, multiplication, SBN, ...) live
+in :mod:`permjax._src.programs`, one file each, behind one registry.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 from collections.abc import Callable
 from typing import NamedTuple
@@ -46,18 +48,26 @@ class Template(NamedTuple):
   writes: tuple
 
 
-def _bits(values, width: int) -> np.ndarray:
+def check_bits(bits, name: str = "m (bits per operand)", low: int = 1) -> int:
+  """``bits`` as an int, or one ValueError naming it and the range."""
+  if (isinstance(bits, bool) or not isinstance(bits, (int, np.integer))
+      or bits < low):
+    raise ValueError(f"{name} must be an integer >= {low}, got {bits!r}")
+  return int(bits)
+
+
+def bits_of(values, width: int) -> np.ndarray:
   """``(B, width)`` LSB-first bits of integers ``values`` ``(B,)``."""
   return (np.asarray(values, np.int64)[:, None] >> np.arange(width)) & 1
 
 
-def _number(bits) -> np.ndarray:
+def number_of(bits) -> np.ndarray:
   """Integers ``(B,)`` of LSB-first bits ``(B, width)``."""
   bits = np.asarray(bits, np.int64)
   return (bits << np.arange(bits.shape[-1])).sum(-1)
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
 class Program:
   """A template program: fields, templates, padding and a step budget.
 
@@ -135,8 +145,37 @@ class Program:
     object.__setattr__(self, "_zeros_f", zeros.T.astype(np.float32))
     object.__setattr__(self, "_writes_f", writes.astype(np.float32))
     object.__setattr__(self, "_need", ones.sum(1).astype(np.float32))
+    if (isinstance(self.steps, bool) or not isinstance(
+        self.steps, (int, np.integer)) or self.steps < 1):
+      raise ValueError(f"{self.name}: steps (the step budget) must be an "
+                       f"integer >= 1, got {self.steps!r}")
+    digest = hashlib.sha256()
+    for part in (repr((self.name, self.fields, int(self.steps), self.pad,
+                       self.operand_bits)).encode(),
+                 np.packbits(ones).tobytes(), np.packbits(zeros).tobytes(),
+                 np.packbits(writes).tobytes()):
+      digest.update(part)
+    object.__setattr__(self, "_fingerprint", digest.hexdigest())
 
   # --- layout ----------------------------------------------------------------
+
+  def __repr__(self) -> str:
+    return (f"Program({self.name!r}, T={self.T}, k={self.k}, D={self.D}, "
+            f"steps={self.steps})")
+
+  @property
+  def fingerprint(self) -> str:
+    """A hash of the program's content (name, fields, templates, step
+    budget, padding, operand width): two programs that share a name but not
+    their templates (e.g. SBN machines with different code) differ here.
+
+    Example:
+      >>> from permjax._src.programs import addition
+      >>> a, b = addition.addition_program(2), addition.addition_program(2)
+      >>> a.fingerprint == b.fingerprint, len(a.fingerprint)
+      (True, 64)
+    """
+    return self._fingerprint
 
   @property
   def T(self) -> int:  # pylint: disable=invalid-name
@@ -200,9 +239,11 @@ class Program:
 
   def matches(self, states) -> np.ndarray:
     """``(B, T)`` bool: which templates each state matches."""
-    return self._matches(self.check_states(states))
+    return self.matches_unchecked(self.check_states(states))
 
-  def _matches(self, states: np.ndarray) -> np.ndarray:
+  def matches_unchecked(self, states: np.ndarray) -> np.ndarray:
+    """:meth:`matches` of a ``(B, D)`` bool array, without the checks (the
+    executor's inner loop)."""
     s = states.astype(np.float32)
     return (s @ self._ones_f == self._need) & (s @ self._zeros_f == 0)
 
@@ -222,7 +263,7 @@ class Program:
 
   def write_counts(self, states) -> tuple[np.ndarray, np.ndarray]:
     """``(n, c1)``: matched templates per state ``(B,)`` and, per output bit,
-    how many matched templates write it ``(B, D)`` (TEMPLATES.md §3.1)."""
+    how many matched templates write it ``(B, D)`` (docs/theory/templates.md §3.1)."""
     m = self.matches(states)
     return m.sum(1), self.writes_of(m).astype(np.int64)
 
@@ -279,163 +320,13 @@ class Program:
     return a.reshape(-1), b.reshape(-1)
 
 
-def _check_m(m) -> int:
-  if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
-    raise ValueError(f"m (bits per operand) must be an integer >= 1, got "
-                     f"{m!r}")
-  return int(m)
-
-
-def permutation_program(perm) -> Program:
-  """The permutation as a template program: ``p_i = 1 → p_{perm[i]}``.
-
-  Its training set is exactly ``permjax.training_set(perm)``.
-
-  Example:
-    >>> prog = permutation_program([1, 2, 0])
-    >>> prog.T, prog.D, prog.step([[1, 1, 0]]).astype(int).tolist()
-    (3, 3, [[0, 1, 1]])
-  """
-  from permjax._src import task  # pylint: disable=import-outside-toplevel
-  perm = task.validate_permutation(perm)
-  k = len(perm)
-  templates = tuple(Template(f"P({i})", (("p", i),), (), (("p", int(j)),))
-                    for i, j in enumerate(perm))
-
-  def initial(a, b):
-    del b
-    return _bits(a, k)
-
-  def truth(a, b):
-    del b
-    bits = _bits(a, k)
-    out = np.zeros_like(bits)
-    out[:, perm] = bits
-    return _number(out)
-  return Program(f"permutation(k={k})", (("p", k),), templates, 1,
-                 operand_bits=k, initial=initial, result=_number,
-                 truth=truth)
-
-
-def addition_program(m: int) -> Program:
-  """Binary addition of two m-bit numbers (TEMPLATES.md §2.2).
-
-  Fields ``sum_p`` (a, then the low m bits of a + b), ``sum_q`` (b, then the
-  shifted carries), ``sum_c`` (carries; ``sum_c[m-1]`` sticky, bit m of the
-  sum). Templates per bit i: A1 (p=0, q=1 → p), A2 (p=1, q=0 → p), A3
-  (p=1, q=1 → c), A4 (c=1 → q_{i+1}, or c_{m-1} for the top bit): ``T = 4m``,
-  ``D = 3m``, ``2m`` steps.
-
-  Example:
-    >>> prog = addition_program(4)
-    >>> prog.T, prog.D, prog.steps, int(prog.structural_zeros().sum())
-    (16, 12, 8, 1)
-  """
-  m = _check_m(m)
-  templates = []
-  for i in range(m):
-    templates += [
-        Template(f"A1({i})", (("sum_q", i),), (("sum_p", i),),
-                 (("sum_p", i),)),
-        Template(f"A2({i})", (("sum_p", i),), (("sum_q", i),),
-                 (("sum_p", i),)),
-        Template(f"A3({i})", (("sum_p", i), ("sum_q", i)), (),
-                 (("sum_c", i),)),
-        Template(f"A4({i})", (("sum_c", i),), (),
-                 ((("sum_q", i + 1),) if i < m - 1 else (("sum_c", m - 1),))),
-    ]
-  fields = (("sum_p", m), ("sum_q", m), ("sum_c", m))
-
-  def initial(a, b):
-    return np.concatenate([_bits(a, m), _bits(b, m),
-                           np.zeros((len(a), m), np.int64)], axis=1)
-
-  def result(states):
-    states = np.asarray(states, np.int64)
-    return _number(states[:, :m]) + (states[:, 3 * m - 1] << m)
-  return Program(f"addition(m={m})", fields, tuple(templates), 2 * m,
-                 operand_bits=m, initial=initial, result=result,
-                 truth=lambda a, b: a + b)
-
-
-def multiplication_program(m: int, pad: int | None = None) -> Program:
-  """Shift-and-add multiplication of two m-bit numbers (TEMPLATES.md §2.3).
-
-  ``T = 20m + 2`` templates over ``D = 18m + 1`` bits, padded by ``m``
-  all-zero training rows (``k = 21m + 2``), ``4m² + 3m`` steps; the product
-  is ``sum_p`` (2m bits).
-
-  Example:
-    >>> prog = multiplication_program(2)
-    >>> prog.T, prog.k, prog.D, prog.steps, int(prog.column_weights().max())
-    (42, 44, 37, 22, 3)
-  """
-  m = _check_m(m)
-  pad = m if pad is None else pad
-  mm = 2 * m
-  T = []  # pylint: disable=invalid-name
-  for i in range(m):  # M1 keep multiplier bit i
-    zeros = (("shr", i),) + ((("chk", 0),) if i == 0 else ())
-    T.append(Template(f"M1({i})", (("mr", i),), zeros, (("mr", i),)))
-  for i in range(mm):  # M2 keep multiplicand bit i
-    T.append(Template(f"M2({i})", (("md", i),), (("shl", i),), (("md", i),)))
-  T.append(Template("M3", (("chk", 0), ("mr", 0)), (),
-                    (("mr", 0),) + tuple(("cp", i) for i in range(mm))))
-  T.append(Template("M4", (("chk", 0),), (("mr", 0),),
-                    tuple(("shr", i) for i in range(m))
-                    + tuple(("shl", i) for i in range(mm))))
-  T.append(Template("M5", (("cp", 0),), (("md", 0),), (("ctr", 0),)))
-  for i in range(mm):  # M6 copy bit i into the adder's q
-    writes = (("md", i), ("q", i)) + ((("ctr", 0),) if i == 0 else ())
-    T.append(Template(f"M6({i})", (("md", i), ("cp", i)), (), writes))
-  for i in range(mm):  # M7 the adder (A1, A2, A3 on 2m bits)
-    T += [Template(f"M7.A1({i})", (("q", i),), (("p", i),), (("p", i),)),
-          Template(f"M7.A2({i})", (("p", i),), (("q", i),), (("p", i),)),
-          Template(f"M7.A3({i})", (("p", i), ("q", i)), (), (("c", i),))]
-  for i in range(mm - 1):  # M8 carry move (no sticky top carry)
-    T.append(Template(f"M8({i})", (("c", i),), (), (("q", i + 1),)))
-  for i in range(4 * m - 1):  # M9 timer tick
-    T.append(Template(f"M9({i})", (("ctr", i),), (), (("ctr", i + 1),)))
-  T.append(Template("M10", (("ctr", 4 * m - 1),), (),
-                    tuple(("shr", i) for i in range(m))
-                    + tuple(("shl", i) for i in range(mm))))
-  for v in (0, 1):  # M11 re-arm the check
-    cond_ones = (("shr", 0),) + ((("mr", 0),) if v else ())
-    cond_zeros = (("chk", 0),) + ((("mr", 0),) if not v else ())
-    T.append(Template(f"M11({v})", cond_ones, cond_zeros, (("chk", 0),)))
-  for i in range(1, m):  # M12 shift the multiplier right
-    T.append(Template(f"M12({i})", (("mr", i), ("shr", i)), (),
-                      (("mr", i - 1),)))
-  for i in range(mm - 1):  # M13 shift the multiplicand left
-    T.append(Template(f"M13({i})", (("md", i), ("shl", i)), (),
-                      (("md", i + 1),)))
-  fields = (("mr", m), ("shr", m), ("md", mm), ("shl", mm), ("cp", mm),
-            ("p", mm), ("q", mm), ("c", mm), ("ctr", 4 * m), ("chk", 1))
-  width = sum(w for _, w in fields)
-
-  def initial(a, b):
-    states = np.zeros((len(a), width), np.int64)
-    states[:, 0:m] = _bits(a, m)  # multiplier = a
-    start = 2 * m
-    states[:, start:start + mm] = _bits(b, mm)  # multiplicand b, zero-extended
-    states[:, -1] = 1  # to_check_lsb
-    return states
-
-  p_start = m + m + mm + mm + mm
-
-  def result(states):
-    return _number(np.asarray(states)[:, p_start:p_start + mm])
-  return Program(f"multiplication(m={m})", fields, tuple(T), 4 * m * m + 3 * m,
-                 pad=pad, operand_bits=m, initial=initial, result=result,
-                 truth=lambda a, b: a * b)
-
-
 def run_or_rule(program: Program, states, steps: int | None = None
                 ) -> np.ndarray:
   """The reference trajectory: ``(steps + 1, B, D)`` states under the OR rule.
 
   Example:
-    >>> prog = addition_program(3)
+    >>> from permjax._src.programs import addition
+    >>> prog = addition.addition_program(3)
     >>> traj = run_or_rule(prog, prog.initial_states([5], [6]))
     >>> prog.results(traj[-1]).tolist()
     [11]
@@ -448,7 +339,7 @@ def run_or_rule(program: Program, states, steps: int | None = None
 
 
 def correlation_margin(k: int, n, c_max: int) -> np.ndarray:
-  """``γ_n + C_max β_n`` of TEMPLATES.md §3.3 (NTK, no bias): the exact mean
+  """``γ_n + C_max β_n`` (docs/theory/templates.md §3.3; NTK, no bias): the exact mean
   of the worst 1-bit (one matched template writes it, ``C_max`` templates
   write its column) of a state matching ``n`` templates; the OR rule reads
   right at threshold ≈ 0 iff it is > 0.
@@ -459,15 +350,17 @@ def correlation_margin(k: int, n, c_max: int) -> np.ndarray:
   """
   from permjax._src import gp  # pylint: disable=import-outside-toplevel
   s = gp.symmetric_gp(k, n)
-  return s.alpha - s.beta + c_max * s.beta
+  return gp.template_mean(s.alpha, s.beta, 1, c_max)
 
 
 def check_correlation(program: Program, n_max: int) -> float:
   """Raises unless every state matching up to ``n_max`` templates keeps its
-  worst 1-bit positive (TEMPLATES.md §3.3); returns the smallest margin.
+  worst 1-bit positive (docs/theory/templates.md §3.3); returns the
+  smallest margin.
 
   Example:
-    >>> round(check_correlation(addition_program(4), 8), 4) > 0
+    >>> from permjax._src.programs import addition
+    >>> check_correlation(addition.addition_program(4), 8) > 0
     True
   """
   c_max = int(program.column_weights().max())

@@ -1,7 +1,7 @@
 """Training one finite-width member: full-batch GD, or its linearized limit.
 
 Everything here is a pure function of a spec, parameters and data, jittable
-and vmappable over members (:mod:`permjax._src.ensembles` does that).
+and vmappable over members (:mod:`permjax._src.ensemble_training` does that).
 
 * :func:`fit_gd`: full-batch gradient descent with ``optax.sgd`` inside
   ``lax.while_loop``; stops at a step budget or when the training loss falls
@@ -35,8 +35,6 @@ import jax.numpy as jnp
 import optax
 
 from permjax._src.tangents import mlp_ntk
-from permjax._src.models import _activation_fn
-from permjax._src.models import layer_scales
 from permjax._src.models import MLPSpec
 
 TRAINERS = ("gd", "linearized")
@@ -231,10 +229,8 @@ def max_stable_lr(spec: MLPSpec, params, x_train, y_train, loss: str,
 def _two_layer_parts(spec, params, in_dim):
   """A one-hidden-layer net's activation, the two layers' forward scales
   ``(s, s_b)`` and its hidden and readout parameter dicts."""
-  return (_activation_fn(spec.activation),
-          layer_scales(spec.parameterization, spec.W_std, spec.b_std, in_dim),
-          layer_scales(spec.parameterization, spec.W_std, spec.b_std,
-                       spec.width),
+  return (spec.activation_fn(), spec.layer_scales(in_dim),
+          spec.layer_scales(spec.width),
           params["params"]["hidden_0"], params["params"]["readout"])
 
 
@@ -374,6 +370,11 @@ def readout_gradient(g: jax.Array, h: jax.Array) -> jax.Array:
   library, not its own dot over the leading axes; the same sums in the same
   order (bitwise equal to ``einsum("no,nm->om", g, h)``), ~4 µs less per
   step at benchmarks/gd_step_profile.py's size.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> readout_gradient(jnp.ones((3, 2)), jnp.ones((3, 4))).shape
+    (2, 4)
   """
   return jax.lax.optimization_barrier(g.T) @ h
 

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 
-def _parse_int_list(text: str) -> tuple[int, ...]:
+def parse_int_list(text: str) -> tuple[int, ...]:
   out: list[int] = []
   for part in text.split(","):
     part = part.strip()
@@ -71,7 +71,7 @@ def _field_parser(tp) -> Callable[[str], Any]:
   if origin is tuple:
     elem = args[0] if args else str
     if elem is int:
-      return _parse_int_list
+      return parse_int_list
     conv = _field_parser(elem)
     return lambda text: tuple(conv(p.strip()) for p in text.split(",")
                               if p.strip())
@@ -177,8 +177,13 @@ def from_record(cls, record: dict):
 
   Fields missing from ``record`` take their defaults; flat fields of a
   nested config and renamed fields (``FLAG_ALIASES``) are routed to their
-  current place; lists become tuples. Unknown fields raise ``TypeError``.
+  current place; lists become tuples; a config class with an
+  ``upgrade_record(record)`` classmethod rewrites older layouts first.
+  Unknown fields raise ``TypeError``.
   """
+  upgrade = getattr(cls, "upgrade_record", None)
+  if upgrade is not None:
+    record = upgrade(record)
   flat = {}
   for name, value in record.items():
     if isinstance(value, dict):

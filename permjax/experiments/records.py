@@ -1,9 +1,9 @@
 """Append-only JSONL records and the resumable loop that writes them.
 
-An experiment is a list of *tasks* (e.g. ``(regime, k, seed)``), each
-producing one JSON record. :func:`run_pending` runs the tasks whose record is
+An experiment is a list of *units* (e.g. ``(regime, k, seed)``), each
+producing one JSON record. :func:`run_pending` runs the units whose record is
 not yet in ``results.jsonl``, appending each record as soon as it is done;
-a task in progress keeps its own checkpoint folder, removed once its record
+a unit in progress keeps its own checkpoint folder, removed once its record
 is written. So a run killed at any point resumes where it stopped.
 
 A kill can cut the last line of ``results.jsonl`` mid-write. Such a line has
@@ -113,43 +113,43 @@ def write_csv(path: str, rows: list[dict]) -> None:
   os.replace(tmp, path)
 
 
-def run_pending(tasks: Sequence[Hashable], results_path: str, *,
+def run_pending(units: Sequence[Hashable], results_path: str, *,
                 key_of: Callable[[dict], Hashable],
                 run_one: Callable[..., dict],
                 checkpoints: str | None = None,
                 name_of: Callable[[Hashable], str] = str,
                 progress: bool = True) -> list[dict]:
-  """Runs every task without a record yet; returns all records.
+  """Runs every unit without a record yet; returns all records.
 
   Args:
-    tasks: the tasks, in run order.
+    units: the units (one growth or one validation each), in run order.
     results_path: the JSONL file.
-    key_of: a record's task (to tell which tasks are done).
-    run_one: ``(task, checkpoint_dir, on_progress) -> record``;
+    key_of: a record's unit (to tell which units are done).
+    run_one: ``(unit, checkpoint_dir, on_progress) -> record``;
       ``on_progress(**fields)`` updates the progress bar.
-    checkpoints: folder of per-task checkpoint folders (``name_of(task)``),
+    checkpoints: folder of per-unit checkpoint folders (``name_of(unit)``),
       each removed once its record is written; None: no checkpoints.
-    name_of: a task's checkpoint folder name and progress label.
+    name_of: a unit's checkpoint folder name and progress label.
     progress: show a tqdm bar on stderr.
   """
   done = {key_of(r) for r in read_records(results_path)}
-  todo = [t for t in tasks if t not in done]
+  todo = [u for u in units if u not in done]
   bar = None
   if progress:
     from tqdm.auto import tqdm  # pylint: disable=import-outside-toplevel
-    bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), unit="run",
+    bar = tqdm(total=len(units), initial=len(units) - len(todo), unit="run",
                file=sys.stderr)
   try:
-    for task in todo:
+    for unit in todo:
       ckpt_dir = (None if checkpoints is None
-                  else os.path.join(checkpoints, name_of(task)))
+                  else os.path.join(checkpoints, name_of(unit)))
       if bar is not None:
-        bar.set_description(name_of(task))
+        bar.set_description(name_of(unit))
 
       def show(bar=bar, **fields):
         if bar is not None:
           bar.set_postfix(**fields)
-      record = run_one(task, ckpt_dir, show)
+      record = run_one(unit, ckpt_dir, show)
       append_record(results_path, record)
       if ckpt_dir is not None:
         shutil.rmtree(ckpt_dir, ignore_errors=True)

@@ -16,6 +16,30 @@ from permjax.experiments import config as config_lib
 from permjax.experiments import provenance
 
 
+def make_folder(path: str) -> str:
+  """Creates folder ``path`` (and its parents) if needed; one ValueError
+  naming the path when it is a file or cannot be created.
+
+  Example:
+    >>> import tempfile
+    >>> make_folder(tempfile.mkdtemp() + "/runs/a")[-6:]
+    'runs/a'
+  """
+  if os.path.exists(path) and not os.path.isdir(path):
+    raise ValueError(f"--workdir {path} is a file, not a folder; give a "
+                     f"folder path")
+  try:
+    os.makedirs(path, exist_ok=True)
+  except OSError as err:
+    raise ValueError(f"--workdir {path} cannot be created "
+                     f"({err.strerror or err}); give a writable folder "
+                     f"path") from None
+  if not os.access(path, os.W_OK):
+    raise ValueError(f"--workdir {path} is not writable; give a writable "
+                     f"folder path")
+  return path
+
+
 def prepare_workdir(workdir: str, config, *, overwrite: bool = False) -> dict:
   """Creates ``workdir`` and writes ``config.json`` (config + environment).
 
@@ -30,7 +54,7 @@ def prepare_workdir(workdir: str, config, *, overwrite: bool = False) -> dict:
     ValueError: the folder holds another config (naming the fields that
       differ) or an unreadable ``config.json``, and ``overwrite`` is off.
   """
-  os.makedirs(workdir, exist_ok=True)
+  make_folder(workdir)
   path = os.path.join(workdir, "config.json")
   record = {"config": config_lib.to_record(config),
             **provenance.environment()}

@@ -15,7 +15,7 @@ from permjax.experiments.figure1.configs import Config
 from permjax.experiments.figure1.configs import config_from_record
 from permjax.experiments.figure1.configs import get_config
 from permjax.experiments.figure1.configs import PRESETS
-from permjax.experiments.figure1.configs import REGIMES
+from permjax.experiments.units import REGIMES
 from permjax.experiments.figure1.report import analytic_table
 from permjax.experiments.figure1.report import paper_points
 from permjax.experiments.figure1.report import scaling
@@ -26,9 +26,9 @@ from permjax.experiments.figure1.run import load_results
 from permjax.experiments.figure1.run import member_source
 from permjax.experiments.figure1.run import run
 from permjax.experiments.figure1.run import run_one
-from permjax.experiments.figure1.run import task_keys
+from permjax.experiments.figure1.run import unit_keys
 
 __all__ = ("Config", "ExperimentError", "PRESETS", "REGIMES",
            "analytic_table", "build_test_set", "config_from_record",
            "get_config", "load_results", "member_source", "paper_points",
-           "run", "run_one", "scaling", "summarize", "task_keys")
+           "run", "run_one", "scaling", "summarize", "unit_keys")

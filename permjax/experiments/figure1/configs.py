@@ -11,14 +11,10 @@ from __future__ import annotations
 import dataclasses
 
 import permjax
-from permjax._src import growth
-from permjax._src import sources
-from permjax._src import readout as readout_lib
 from permjax.experiments import config as config_lib
+from permjax.experiments import units as units_lib
+from permjax.experiments.units import REGIMES
 
-#: Where members come from: infinite-width GP draws, or finite networks in
-#: NTK or standard parameterization.
-REGIMES = ("gp", "ntk", "standard")
 TEST_SETS = ("random", "n_ones", "all")
 ENUMERATION_LIMIT_K = 20
 
@@ -58,7 +54,8 @@ class Config:
       than a standard one); None: ``train.lr``.
     gp_kernel: kernel of the ``gp`` regime: ``ntk`` or ``nngp``
       (``--gp_regime`` is an old name of this flag).
-    readout: how the ensemble average becomes bits (SPEC §9): ``zero``
+    readout: how the ensemble average becomes bits
+      (docs/theory/readout.md): ``zero``
       (the paper's rule), ``fixed:<τ>``, ``midpoint``, ``optimal`` (per-n,
       from the kernel each regime follows: ``gp_kernel`` for gp, NTK for
       ntk, NNGP for standard) or ``self_calibrated`` (per-n, from the
@@ -95,10 +92,7 @@ class Config:
   seed_offset: int = 0
 
   def __post_init__(self):
-    bad = [r for r in self.regimes if r not in REGIMES]
-    if bad or not self.regimes:
-      raise ValueError(f"unknown regime(s) {bad or list(self.regimes)}; "
-                       f"allowed: {list(REGIMES)}")
+    units_lib.check_regimes(self.regimes)
     ks = list(self.k_values) + list(self.k_curves)
     if not ks:
       raise ValueError("k_values and k_curves are both empty")
@@ -124,10 +118,10 @@ class Config:
     if self.gp_kernel not in ("ntk", "nngp"):
       raise ValueError(f"gp_kernel must be 'ntk' or 'nngp', got "
                        f"{self.gp_kernel!r}")
-    readout_lib.from_name(self.readout)  # validates the name
-    if self.gp_sampler not in sources.GP_SAMPLERS:
+    permjax.readout.from_name(self.readout)  # validates the name
+    if self.gp_sampler not in permjax.GP_SAMPLERS:
       raise ValueError(f"gp_sampler must be one of "
-                       f"{list(sources.GP_SAMPLERS)}, got {self.gp_sampler!r}")
+                       f"{list(permjax.GP_SAMPLERS)}, got {self.gp_sampler!r}")
     for name in ("seeds", "num_test", "max_members", "chunk", "width"):
       if getattr(self, name) < 1:
         raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -143,25 +137,22 @@ class Config:
   def accuracy_targets(self) -> tuple[float, ...]:
     """Accuracies whose first N each record reports: the defaults and both
     stopping accuracies ``1 - delta``, ``1 - delta_curves``."""
-    return tuple(sorted(set(growth.ACCURACY_TARGETS)
+    return tuple(sorted(set(permjax.ACCURACY_TARGETS)
                         | {1 - self.delta, 1 - self.delta_curves}))
 
   def kernel(self, regime: str) -> str:
-    """The GP kernel a regime's members follow (SPEC §5)."""
-    return {"gp": self.gp_kernel, "ntk": "ntk", "standard": "nngp"}[regime]
+    """The GP kernel a regime's members follow."""
+    return units_lib.kernel_of(regime, self.gp_kernel)
 
   def readout_rule(self, regime: str) -> permjax.Readout:
     """The readout of a regime (per-n rules use the regime's kernel)."""
-    return readout_lib.from_name(self.readout, self.kernel(regime))
+    return permjax.readout.from_name(self.readout, self.kernel(regime))
 
   def spec(self, regime: str) -> permjax.MLPSpec:
     """The finite networks of a regime (the paper's recipe for standard)."""
-    if regime == "standard":
-      return permjax.MLPSpec(width=self.width, b_std=0.0,
-                             parameterization="standard")
-    return permjax.MLPSpec(width=self.width)
+    return units_lib.spec_of(regime, self.width)
 
-  def tasks(self) -> list[tuple[str, int, int]]:
+  def units(self) -> list[tuple[str, int, int]]:
     """(regime, k, seed) in run order: regimes, then k ascending, then seeds."""
     ks = sorted(dict.fromkeys(list(self.k_curves) + list(self.k_values)))
     seeds = range(self.seed_offset, self.seed_offset + self.seeds)

@@ -19,9 +19,9 @@ from permjax.experiments import config as config_lib
 from permjax.experiments import cpu
 from permjax.experiments.figure1 import configs
 from permjax.experiments.figure1 import report
-from permjax.experiments.figure1.run import ExperimentError
+from permjax.experiments.units import ExperimentError
 from permjax.experiments.figure1.run import load_results
-from permjax.experiments.figure1.run import MAX_UNCONVERGED
+from permjax.experiments.units import MAX_UNCONVERGED
 from permjax.experiments.figure1.run import run
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 import permjax
-from permjax._src import readout as readout_lib
+from permjax import readout as readout_lib
 from permjax.experiments.figure1 import report
 from permjax.experiments.figure1.configs import Config
-from permjax.experiments.figure1.configs import REGIMES
+from permjax.experiments.units import REGIMES
 
 _COLORS = {"gp": "C0", "ntk": "C2", "standard": "C3"}
 _LABELS = {"gp": "gp (infinite width)", "ntk": "ntk (finite, NTK param.)",

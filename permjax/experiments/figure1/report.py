@@ -14,11 +14,11 @@ import os
 import numpy as np
 
 import permjax
-from permjax._src import readout as readout_lib
+from permjax import readout as readout_lib
 from permjax.experiments import records as records_lib
 from permjax.experiments.figure1.configs import Config
 from permjax.experiments.figure1.configs import config_from_record
-from permjax.experiments.figure1.configs import REGIMES
+from permjax.experiments.units import REGIMES
 
 DATA_DIR = os.path.join(os.path.dirname(permjax.__file__), "data")
 
@@ -53,7 +53,7 @@ def analytic_sizes(config: Config, ks, kernel: str, target: float) -> list:
   readout rule (per-n rules with ``kernel``'s thresholds); blanks for the
   self-calibrated rule, which has no analytic counterpart."""
   readout = readout_lib.from_name(config.readout, kernel)
-  if readout.rule == "self_calibrated":
+  if not readout.analytic:
     return [""] * len(ks)
   sizes = permjax.ensemble_size(np.asarray(ks), n=config.nnz, target=target,
                                 kernel=kernel, readout=readout)
@@ -159,12 +159,12 @@ def scaling(workdir: str, k_min: int = 5) -> list[dict]:
         (np.log(ns) - np.log(ns).mean()) ** 2)
     c1, r2_1 = _fit(ks, ns, "klogk")
     c2, r2_2 = _fit(ks, ns, "k2")
-    analytic_regime = "ntk" if regime != "standard" else "nngp"
+    analytic_regime = "ntk" if regime != "standard" else "nngp"  # kernel
     scope = "all" if test_set == "all" else "input"
     target = 1 - cfg["delta"]
     readout = readout_lib.from_name(
         config_from_record(cfg).readout, analytic_regime)
-    if readout.rule == "self_calibrated":
+    if not readout.analytic:  # compared with its analytic counterpart
       readout = readout_lib.midpoint(analytic_regime)
     ana = permjax.ensemble_size(ks, n=None if scope == "all" else cfg["nnz"],
                                 target=target, kernel=analytic_regime,

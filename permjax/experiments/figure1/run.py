@@ -1,7 +1,7 @@
 """Running Figure 1: one growth per (regime, k, seed), resumable.
 
 :func:`run` is what the command line and the notebooks call. Per
-(regime, k, seed) the protocol (SPEC §8) draws a permutation and a test set
+(regime, k, seed) the protocol (docs/theory/permutation.md §8) draws a permutation and a test set
 (the same for every regime), builds the regime's member source, grows the
 ensemble with :func:`permjax.grow` until accuracy ``1 - δ`` or
 ``max_members``, and appends one record to ``results.jsonl``. A partly grown
@@ -19,36 +19,32 @@ import jax
 import numpy as np
 
 import permjax
-from permjax.experiments import config as config_lib
 from permjax.experiments import provenance
 from permjax.experiments import records as records_lib
+from permjax.experiments import units as units_lib
 from permjax.experiments import workdir as workdir_lib
 from permjax.experiments.figure1 import plots
 from permjax.experiments.figure1 import report
 from permjax.experiments.figure1.configs import Config
 from permjax.experiments.figure1.configs import ENUMERATION_LIMIT_K
-from permjax.experiments.figure1.configs import REGIMES
+from permjax.experiments.units import ExperimentError
+from permjax.experiments.units import MAX_UNCONVERGED
 
 
-class ExperimentError(RuntimeError):
-  """A (regime, k, seed) failed; the message says which."""
-
-
-def task_keys(k: int, seed: int, regime: str):
+def unit_keys(k: int, seed: int, regime: str):
   """``(permutation key, test-set key, member key)`` of one (regime, k, seed).
 
   The permutation and the test set depend on (k, seed) only, so every regime
   sees the same ones; the member key also depends on the regime.
   """
-  base = jax.random.fold_in(jax.random.fold_in(jax.random.key(20250223), k),
-                            seed)
-  member = jax.random.fold_in(base, 10 + REGIMES.index(regime))
+  base = units_lib.fold_key(20250223, k, seed)
+  member = jax.random.fold_in(base, 10 + units_lib.REGIME_KEY[regime])
   return jax.random.fold_in(base, 0), jax.random.fold_in(base, 1), member
 
 
 def build_test_set(config: Config, k: int, seed: int, perm) -> permjax.TestSet:
   """The (deduplicated, padded) test set of one (k, seed)."""
-  _, test_key, _ = task_keys(k, seed, "gp")
+  _, test_key, _ = unit_keys(k, seed, "gp")
   if config.test_set == "random":
     examples = permjax.random_inputs(test_key, perm, config.nnz,
                                      config.num_test)
@@ -66,7 +62,7 @@ def member_source(config: Config, regime: str, k: int, seed: int,
                   train: permjax.Examples, test: permjax.TestSet
                   ) -> permjax.MemberSource:
   """The members of one (regime, k, seed)."""
-  _, _, member_key = task_keys(k, seed, regime)
+  _, _, member_key = unit_keys(k, seed, regime)
   if regime == "gp":
     try:
       return permjax.gp_member_source(
@@ -79,23 +75,6 @@ def member_source(config: Config, regime: str, k: int, seed: int,
                                        member_key, config.train_config(regime))
 
 
-#: Default largest fraction of members that may end unconverged
-#: (``max_steps``, ``failed``) before a growth is refused.
-MAX_UNCONVERGED = 0.01
-
-
-def _member_fields(curve: permjax.Curve) -> dict:
-  """Per-member status counts and final losses (3 significant digits)."""
-  kinds, counts = np.unique(curve.status, return_counts=True)
-  losses = None
-  if np.any(np.isfinite(curve.final_loss)):
-    losses = [float(f"{v:.3g}") for v in curve.final_loss.tolist()]
-  return {"member_status": dict(zip(kinds.tolist(), counts.tolist())),
-          "unconverged": int(np.sum(~np.isin(curve.status,
-                                             permjax.GOOD_STATUSES))),
-          "member_final_loss": losses}
-
-
 def run_one(config: Config, regime: str, k: int, seed: int,
             checkpoint_dir: str | None = None, on_progress=None, *,
             accept_unconverged: bool = False) -> dict:
@@ -106,41 +85,22 @@ def run_one(config: Config, regime: str, k: int, seed: int,
       :data:`MAX_UNCONVERGED` of them did not converge (unless
       ``accept_unconverged``); the partly grown ensemble stays checkpointed.
   """
-  perm_key, _, _ = task_keys(k, seed, regime)
+  perm_key, _, _ = unit_keys(k, seed, regime)
   perm = permjax.random_permutation(perm_key, k)
   train = permjax.training_set(perm)
   test = build_test_set(config, k, seed, perm)
   start = time.perf_counter()
   source = member_source(config, regime, k, seed, train, test)
-  ckpt = state = None
-  if checkpoint_dir is not None:
-    ckpt = permjax.GrowthCheckpoint(checkpoint_dir, {
-        "regime": regime, "k": k, "seed": seed,
-        "config": config_lib.to_record(config),
-        "jax_version": jax.__version__,
-        "device_kind": jax.devices()[0].device_kind})
-    state = ckpt.load()
-
-  def chunk_done(members, accuracy):
-    if on_progress is not None:
-      on_progress(members=members, accuracy=f"{accuracy:.4f}")
-  try:
-    curve = permjax.grow(
-        source, test, stop_accuracy=config.stop_accuracy(k),
-        max_members=config.max_members, chunk=config.chunk,
-        readout=config.readout_rule(regime), state=state,
-        on_chunk=None if ckpt is None else ckpt.save,
-        on_progress=chunk_done, targets=config.accuracy_targets(),
-        max_unconverged=None if accept_unconverged else MAX_UNCONVERGED)
-  except permjax.UnconvergedMembersError as err:
-    raise ExperimentError(
-        f"(regime={regime}, k={k}, seed={seed}): {err} (pass "
-        f"--accept_unconverged to record it anyway)") from None
-  except permjax.TrainingDivergedError as err:
-    raise ExperimentError(f"(regime={regime}, k={k}, seed={seed}): {err}") from None
-  finally:
-    if ckpt is not None:
-      ckpt.close()
+  readout = config.readout_rule(regime)
+  curve = units_lib.grow_unit(
+      config, {"regime": regime, "k": k, "seed": seed}, source,
+      permjax.InputScorer(test, {"accuracy": readout}),
+      where=f"(regime={regime}, k={k}, seed={seed})",
+      checkpoint_dir=checkpoint_dir, on_progress=on_progress,
+      accept_unconverged=accept_unconverged,
+      stop_accuracy=config.stop_accuracy(k), max_members=config.max_members,
+      chunk=config.chunk, targets=config.accuracy_targets())
+  accuracy = curve.accuracy["accuracy"]
   info = source.info
   gp = regime == "gp"
   return {
@@ -149,18 +109,18 @@ def run_one(config: Config, regime: str, k: int, seed: int,
                   else info["trainer"]),
       "dtype": info["dtype"],
       "gp_sampler": info["sampler"] if gp else None,
-      "parameterization": None if gp else info["source"],
+      "parameterization": None if gp else info["regime"],
       "width": None if gp else info["width"],
-      "readout": config.readout_rule(regime).to_dict(),
+      "readout": readout.to_dict(),
       "test_set": config.test_set, "nnz": config.nnz,
       "n_test_inputs": int(test.weight.sum()),
       "n_distinct_inputs": int((test.weight > 0).sum()),
       "stop_accuracy": config.stop_accuracy(k),
-      "reached": bool(curve.reached),
-      "members": int(len(curve.accuracy)),
-      "n_at": {str(t): n for t, n in curve.n_at.items()},
-      "curve": [round(float(a), 6) for a in curve.accuracy],
-      **_member_fields(curve),
+      "reached": bool(curve.reached["accuracy"]),
+      "members": int(curve.members),
+      "n_at": {str(t): n for t, n in curve.n_at["accuracy"].items()},
+      "curve": [round(float(a), 6) for a in accuracy],
+      **units_lib.member_fields(curve),
       "seconds": round(time.perf_counter() - start, 3),
       "jax_version": jax.__version__,
       "config_name": config.name,
@@ -205,10 +165,10 @@ def run(config: Config, workdir: str, *, overwrite: bool = False,
   workdir_lib.prepare_workdir(workdir, config, overwrite=overwrite)
   paths = output_paths(workdir)
   records = records_lib.run_pending(
-      config.tasks(), paths["results"],
+      config.units(), paths["results"],
       key_of=lambda r: (r["regime"], r["k"], r["seed"]),
-      run_one=lambda task, ckpt, show: _warn_unconverged(run_one(
-          config, *task, ckpt, show, accept_unconverged=accept_unconverged)),
+      run_one=lambda unit, ckpt, show: _warn_unconverged(run_one(
+          config, *unit, ckpt, show, accept_unconverged=accept_unconverged)),
       checkpoints=os.path.join(workdir, "checkpoints"),
       name_of=lambda t: f"{t[0]}-k{t[1]}-s{t[2]}", progress=progress)
   records_lib.write_csv(paths["summary"], report.summarize(records, config))

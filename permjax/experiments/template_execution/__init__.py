@@ -1,10 +1,19 @@
-"""Template programs (addition, multiplication) executed exactly: validation
-of the exact NTK mean over every operand pair and step, and the analytic
-ensemble size per readout rule. See :mod:`.run` and :mod:`.main`."""
+"""Template programs executed exactly, as a package in the Flax-examples
+style:
 
-from permjax.experiments.template_execution.run import analytic_sizes
-from permjax.experiments.template_execution.run import program_of
-from permjax.experiments.template_execution.run import validate
-from permjax.experiments.template_execution.run import validate_one
+* :mod:`.configs`: the ensemble experiment's ``Config`` and presets
+  (``smoke``, ``default``, ``paper``, ``widths``, ``sbn``);
+* :mod:`.run`: ``run.run`` (what the command line and notebooks call) and
+  ``run.run_one``, one growth per (program, bits, regime, width, seed);
+* :mod:`.validate`: the exact NTK mean on every operand pair and step, with
+  the analytic ensemble size per readout rule (``validate.validate``);
+* :mod:`.report`: tables and figures from the records;
+* :mod:`.main`: the command line.
+"""
 
-__all__ = ("analytic_sizes", "program_of", "validate", "validate_one")
+from permjax.experiments.template_execution import configs
+from permjax.experiments.template_execution import report
+from permjax.experiments.template_execution import run
+from permjax.experiments.template_execution import validate
+
+__all__ = ("configs", "report", "run", "validate")

@@ -1,13 +1,14 @@
 """Template programs executed exactly: by the NTK mean, and by ensembles.
 
-``python -m permjax.experiments.template_execution validate --task addition
---m 1:10 [--task multiplication --m 1:6] [--workdir DIR]``: the exact mean
-on every pair.
+``python -m permjax.experiments.template_execution validate --programs
+addition=1:10,multiplication=1:6 [--workdir DIR]``: the exact mean on every
+pair of every program (registry families, ``family=bits``; ``a:b`` ranges,
+``/`` between sizes).
 
 ``python -m permjax.experiments.template_execution ensembles [--config
 PRESET] [--workdir DIR] [--field value ...]``: GP draws and finite networks
 executing every pair, members grown until every pair is exact (presets
-smoke, default, paper, widths).
+smoke, default, paper, widths, sbn).
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ from collections.abc import Sequence
 
 from permjax.experiments import config as config_lib
 from permjax.experiments import cpu
-from permjax.experiments.template_execution import ensembles
+from permjax.experiments.template_execution import configs
 from permjax.experiments.template_execution import run
+from permjax.experiments.template_execution import validate
+from permjax.experiments.units import ExperimentError
+from permjax.experiments.units import MAX_UNCONVERGED
 
 
 def _print_outputs(paths: dict) -> None:
@@ -33,18 +37,18 @@ def _print_outputs(paths: dict) -> None:
 
 def _ensembles(argv: Sequence[str]) -> int:
   config, args = config_lib.parse(
-      argv, ensembles.Config, ensembles.PRESETS,
-      "ensembles executing addition and multiplication",
+      argv, configs.Config, configs.PRESETS,
+      "ensembles executing template programs",
       extra_flags={"--accept_unconverged": (
           "record growths whose members did not all converge (more than "
-          f"{ensembles.MAX_UNCONVERGED:g} of them are refused by default)")})
+          f"{MAX_UNCONVERGED:g} of them are refused by default)")})
   cpu.use_all_cpu_cores()
   workdir = args.workdir or os.path.join("runs", "template_ensembles",
                                          config.name)
   try:
-    paths = ensembles.run(config, workdir, overwrite=args.overwrite,
-                          accept_unconverged=args.accept_unconverged)
-  except (ValueError, ensembles.ExperimentError) as err:
+    paths = run.run(config, workdir, overwrite=args.overwrite,
+                    accept_unconverged=args.accept_unconverged)
+  except (ValueError, ExperimentError) as err:
     print(f"error: {err}", file=sys.stderr)
     return 2
   _print_outputs(paths)
@@ -60,25 +64,18 @@ def main(argv: Sequence[str] | None = None) -> int:
   sub.add_parser("ensembles", help="ensembles executing every pair (see "
                  "'ensembles --help')")
   val = sub.add_parser("validate", help="exact-mean validation, every pair")
-  val.add_argument("--task", action="append", choices=run.TASKS,
-                   required=True, help="repeat with its own --m")
-  val.add_argument("--m", action="append", required=True,
-                   help="operand widths, e.g. 1:10 or 2,4")
+  val.add_argument("--programs", required=True,
+                   help="family=bits[,family=bits...], e.g. "
+                        "addition=1:10,multiplication=1:6")
   val.add_argument("--workdir", default=os.path.join(
       "runs", "template_execution"))
   args = parser.parse_args(argv)
-  if len(args.task) != len(args.m):
-    parser.exit(2, "error: give one --m per --task\n")
   try:
-    ms = {t: list(config_lib._parse_int_list(m))  # pylint: disable=protected-access
-          for t, m in zip(args.task, args.m)}
-    for task, values in ms.items():
-      bad = [m for m in values if m < run.MIN_M[task]]
-      if bad or not values:
-        raise ValueError(f"--m for {task} must list integers >= "
-                         f"{run.MIN_M[task]}, got "
-                         f"{values}")
-    paths = run.validate(args.task, ms, args.workdir)
+    sizes = configs.parse_programs(
+        [p for p in args.programs.split(",") if p.strip()])
+    if not sizes:
+      raise ValueError("--programs is empty; give family=bits")
+    paths = validate.validate(sizes, args.workdir)
   except ValueError as err:
     print(f"error: {err}", file=sys.stderr)
     return 2

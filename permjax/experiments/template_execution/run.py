@@ -1,131 +1,207 @@
-"""Exact validation of template programs and their analytic ensemble sizes.
+"""Ensembles executing template programs: how many members?
 
-:func:`validate` runs every operand pair of each (task, m) for the full step
-budget with the exact NTK mean (float64, closed form), checks every step
-against the OR rule and every result against the integer ground truth, and
-records, next to it, the exact-Gaussian ensemble size of execution under
-each readout rule (union bound over the distinct reachable states and their
-bits, P(all right) >= 0.9; TEMPLATES.md §3.5). One record per (task, m) in
-``results.jsonl`` (resumable), and ``validation.md``.
+One growth per unit (program, bits, regime, width, seed): members come from
+the trained-GP posterior (``gp``, drawn jointly over every encoding the ideal
+runs visit) or are finite networks trained once on the template training set
+(``ntk``: NTK parameterization; ``standard``: the paper's PyTorch recipe),
+and every readout rule of the config reads the same running average
+(:func:`permjax.grow` with a :class:`permjax.ProgramScorer`). The record
+holds, per rule, the fraction of operand pairs executed exactly (every bit
+of every step equal to the OR rule) after each member, the first N reaching
+50/90/99.9/100% of pairs, where the first errors happen (step, field,
+matched templates), and the analytic union bound on N for P(all pairs
+exact) ≥ 0.9 under the same rule and the kernel the regime follows.
+Resumable per growth (orbax checkpoint after each chunk) and per record
+(``results.jsonl``).
+
+:func:`run` is what the command line
+(``python -m permjax.experiments.template_execution ensembles``) and the
+notebooks call.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 import time
 
 import numpy as np
 
 import permjax
-from permjax._src import execution
-from permjax._src import program_ensembles
-from permjax._src import sbn
-from permjax._src import templates
 from permjax.experiments import provenance
 from permjax.experiments import records as records_lib
+from permjax.experiments import units as units_lib
+from permjax.experiments import workdir as workdir_lib
+from permjax.experiments.template_execution import report
+from permjax.experiments.template_execution.configs import Config
+from permjax.experiments.template_execution.configs import config_from_record
+from permjax.experiments.units import ExperimentError
 
-TASKS = ("addition", "multiplication") + sbn.PROGRAMS
-#: Largest m whose reachable states the analytic sizes enumerate (for the
-#: SBN programs m is the word width w).
-ANALYTIC_MAX_M = {"addition": 8, "multiplication": 4, "sbn_instruction": 4,
-                  "sbn_loop": 4, "sbn_idioms": 4}
-#: Smallest m of each task.
-MIN_M = {"addition": 1, "multiplication": 1, "sbn_instruction": 2,
-         "sbn_loop": 2, "sbn_idioms": 2}
-
-
-def program_of(task: str, m: int) -> templates.Program:
-  """The program of a task name and operand width (word width for SBN)."""
-  if task == "addition":
-    return templates.addition_program(m)
-  if task == "multiplication":
-    return templates.multiplication_program(m)
-  if task in sbn.PROGRAMS:
-    return sbn.program_named(task, m)
-  raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+#: Fractions of pairs whose first ensemble size every record reports.
+PAIR_TARGETS = (0.5, 0.9, 0.999, 1.0)
 
 
-def analytic_sizes(program: templates.Program) -> dict:
-  """Exact-Gaussian N of execution per readout rule (NTK GP, P = 0.9).
-
-  ``zero_fixed``: the zero rule with structural zeros hard-wired to 0
-  (without that, a structural zero is a coin flip for every N);
-  ``margin``: one threshold, half the smallest 1-bit mean over the reachable
-  states (TEMPLATES.md §5.1b); ``midpoint``, ``optimal``: per-n.
-  """
-  states = execution.reachable_states(program)
-  n, _ = program.write_counts(states)
-  live = states[n >= 2]
-  if not len(live):  # only training points (n <= 1): exact, one member
-    return {"reachable_states_n_ge_2": 0, "margin_tau": None,
-            **{f"N_{r}": 1 for r in ("zero_fixed", "margin", "midpoint",
-                                     "optimal")}}
-  tau = program_ensembles.margin_threshold(program, states=states)
-  rules = {"zero_fixed": permjax.readout.zero(),
-           "margin": permjax.readout.fixed(tau),
-           "midpoint": permjax.readout.midpoint(),
-           "optimal": permjax.readout.optimal()}
-  out = {"reachable_states_n_ge_2": int(len(live)), "margin_tau": tau}
-  for name, rule in rules.items():
-    out[f"N_{name}"] = execution.execution_ensemble_size(
-        program, rule, fix_structural_zeros=True, states=states)
-  return out
+def unit_key(program: str, bits: int, regime: str, width: int, seed: int):
+  """The member key of one growth: its coordinates folded in, the family
+  and the regime by their fixed ids (never their position in a list)."""
+  return units_lib.fold_key(20251203, permjax.program_family(program).key_id,
+                            bits, units_lib.REGIME_KEY[regime], width, seed)
 
 
-def validate_one(task: str, m: int) -> dict:
-  """One (task, m): exact-mean validation and analytic sizes, a record."""
-  program = program_of(task, m)
-  run = execution.execute(program, execution.exact_mean(), progress=False)
-  record = {"task": task, "m": m, "T": program.T, "k": program.k,
-            "D": program.D, "pairs": run.pairs, "steps": run.steps,
-            "all_correct": run.all_correct,
-            "matches_or_rule": run.matches_or_rule,
-            "first_failure": run.first_failure,
-            "wrong_results": run.wrong_results, "seconds": run.seconds,
-            "predictor": "exact NTK mean (closed form, float64)",
-            "readout": permjax.readout.zero().to_dict()}
-  if m <= ANALYTIC_MAX_M[task]:
-    start = time.perf_counter()
-    record.update(analytic_sizes(program))
-    record["analytic_seconds"] = round(time.perf_counter() - start, 3)
-  return {**record, **provenance.record_fields()}
-
-
-def table(records: list[dict]) -> str:
-  lines = ["| task | m | T | k | pairs | steps | all correct | = OR rule every "
-           "step | first failure | seconds | N zero (fixed zeros) | N margin "
-           "| N midpoint | N optimal |", "| --- " * 14 + "|"]
-  for r in sorted(records, key=lambda r: (r["task"], r["m"])):
-    ns = [str(r.get(f"N_{x}", "—")) for x in ("zero_fixed", "margin",
-                                               "midpoint", "optimal")]
-    lines.append(
-        f"| {r['task']} | {r['m']} | {r['T']} | {r['k']} | {r['pairs']:,} | "
-        f"{r['steps']} | {r['all_correct']} | {r['matches_or_rule']} | "
-        f"{r['first_failure'] or '—'} | {r['seconds']} | " + " | ".join(ns)
-        + " |")
-  return "\n".join(lines) + "\n"
-
-
-def validate(tasks, ms: dict, workdir: str, *, progress: bool = True) -> dict:
-  """Validates every (task, m); resumes from ``workdir/results.jsonl``.
-
-  Args:
-    tasks: task names.
-    ms: ``{task: [m, ...]}``.
-    workdir: output folder.
-    progress: a tqdm bar on stderr.
+def pairs_for(program: permjax.Program, limit: int):
+  """All pairs, or the largest power-of-two prefix of a fixed random order
+  of them whose ideal runs visit at most ``limit`` encodings.
 
   Returns:
-    paths of ``results.jsonl`` and ``validation.md``.
+    ``(a, b, test set)``.
   """
-  os.makedirs(workdir, exist_ok=True)
-  path = os.path.join(workdir, "results.jsonl")
-  todo = [(t, m) for t in tasks for m in ms[t]]
-  recs = records_lib.run_pending(
-      todo, path, key_of=lambda r: (r["task"], r["m"]),
-      run_one=lambda task, _ckpt, _show: validate_one(*task),
-      name_of=lambda t: f"{t[0]}-m{t[1]}", progress=progress)
-  out = os.path.join(workdir, "validation.md")
-  with open(out, "w") as f:
-    f.write(table([r for r in recs if (r["task"], r["m"]) in set(todo)]))
-  return {"results": path, "table": out}
+  a, b = program.all_pairs()
+  test = permjax.program_test_set(program, a, b)
+  if len(test.x) <= limit:
+    return a, b, test
+  order = np.random.default_rng(len(a) + program.k).permutation(len(a))
+  count = 1 << (len(a).bit_length() - 1)
+  while count >= 1:
+    count //= 2
+    sub = order[:count]
+    test = permjax.program_test_set(program, a[sub], b[sub])
+    if len(test.x) <= limit:
+      return a[sub], b[sub], test
+  raise ExperimentError(f"{program.name}: even one pair visits more than "
+                        f"{limit} encodings")
+
+
+def _bound(program, readout, kernel, states) -> int | None:
+  """The union bound on N for P(every pair exact) >= 0.9 over the reachable
+  ``states`` of the pairs run; None if no N works (a bit whose mean sits on
+  the threshold, e.g. a structural zero) or the rule has no analytic size."""
+  if not readout.analytic:
+    return None
+  try:
+    return permjax.execution_ensemble_size(program, readout, kernel=kernel,
+                                           target=0.9, states=states)
+  except ValueError:
+    return None
+
+
+def _source(config, regime, width, program, test, key):
+  train = permjax.training_examples(program)
+  if regime == "gp":
+    return permjax.gp_member_source(permjax.MLPSpec(width=1),
+                                    config.gp_kernel, train, test.x, key,
+                                    sampler="dense",
+                                    max_dense=config.gp_max_states)
+  return permjax.network_member_source(config.spec(regime, width), train,
+                                       test.x, key, config.train)
+
+
+def run_one(config: Config, program_name: str, bits: int, regime: str,
+            width: int, seed: int, checkpoint_dir: str | None = None,
+            on_progress=None, *, accept_unconverged: bool = False) -> dict:
+  """One growth; returns its record (see the module docstring)."""
+  where = (f"(program={program_name}, bits={bits}, regime={regime}, "
+           f"width={width}, seed={seed})")
+  program = permjax.program(program_name, bits)
+  kernel = config.kernel(regime)
+  if regime == "gp":
+    a, b, test = pairs_for(program, config.gp_max_states)
+  else:
+    a, b = program.all_pairs()
+    test = permjax.program_test_set(program, a, b)
+  program.ground_truth(a, b)  # every input halts within the budget
+  readouts = {name: permjax.readout.from_name(name, kernel, program=program)
+              for name in config.rules}
+  start = time.perf_counter()
+  src = _source(config, regime, width, program, test,
+                unit_key(program_name, bits, regime, width, seed))
+  curve = units_lib.grow_unit(
+      config, {"unit": [program_name, bits, regime, width, seed]}, src,
+      permjax.ProgramScorer(program, test, readouts), where=where,
+      checkpoint_dir=checkpoint_dir, on_progress=on_progress,
+      accept_unconverged=accept_unconverged,
+      max_members=(config.gp_max_members if regime == "gp"
+                   else config.max_members),
+      chunk=config.chunk, targets=PAIR_TARGETS)
+  seconds = time.perf_counter() - start
+  states = permjax.reachable_states(program, a, b)
+  per_rule = {}
+  for name, readout in readouts.items():
+    acc = curve.accuracy[name]
+    per_rule[name] = {
+        "readout": readout.to_dict(),
+        "reached": bool(curve.reached[name]),
+        "n_at": {str(t): curve.n_at[name][t] for t in PAIR_TARGETS},
+        "final_accuracy": round(float(acc[-1]), 6),
+        "bound_N90": _bound(program, readout, kernel, states),
+        "curve": [round(float(v), 5) for v in acc],
+    }
+  fields = units_lib.member_fields(curve)
+  return {
+      "program": program_name, "bits": bits, "regime": regime,
+      "width": width, "seed": seed, "kernel": kernel,
+      "program_name": program.name, "fingerprint": program.fingerprint,
+      "T": program.T, "k": program.k, "D": program.D, "steps": program.steps,
+      "pairs_total": int(len(program.all_pairs()[0])),
+      "pairs_run": int(len(a)), "encodings": int(len(test.x)),
+      "member_source": src.info, "members": int(curve.members),
+      "rules": per_rule, "first_errors": curve.details,
+      "member_status": fields["member_status"],
+      "unconverged": fields["unconverged"],
+      "max_final_loss": (None if regime == "gp" else
+                         float(f"{np.nanmax(curve.final_loss):.3g}")),
+      "seconds": round(seconds, 3), "config_name": config.name,
+      **provenance.record_fields(),
+  }
+
+
+def output_paths(workdir: str) -> dict:
+  return {"config": os.path.join(workdir, "config.json"),
+          "results": os.path.join(workdir, "results.jsonl"),
+          "summary": os.path.join(workdir, "summary.csv"),
+          "table": os.path.join(workdir, "ensembles.md"),
+          "figure": os.path.join(workdir, "members_vs_m.png"),
+          "figure_width": os.path.join(workdir, "members_vs_width.png")}
+
+
+def run(config: Config, workdir: str, *, overwrite: bool = False,
+        progress: bool = True, accept_unconverged: bool = False) -> dict:
+  """Runs (or resumes) the experiment and writes its files into ``workdir``.
+
+  Returns:
+    a dict of output paths.
+  """
+  workdir_lib.prepare_workdir(workdir, config, overwrite=overwrite)
+  paths = output_paths(workdir)
+
+  def one(unit, ckpt, show):
+    record = run_one(config, *unit, ckpt, show,
+                     accept_unconverged=accept_unconverged)
+    if record["unconverged"]:
+      print(f"warning: {unit}: {record['unconverged']} of {record['members']}"
+            f" members did not converge ({record['member_status']}); "
+            f"recorded as accepted", file=sys.stderr)
+    return record
+  records = records_lib.run_pending(
+      config.units(), paths["results"], key_of=report.unit_of,
+      run_one=one, checkpoints=os.path.join(workdir, "checkpoints"),
+      name_of=lambda u: f"{u[0]}{u[1]}-{u[2]}-w{u[3]}-s{u[4]}",
+      progress=progress)
+  wanted = set(config.units())
+  records = [r for r in records if report.unit_of(r) in wanted]
+  rows = report.summarize(records)
+  records_lib.write_csv(paths["summary"], rows)
+  with open(paths["table"], "w") as f:
+    f.write(report.markdown(rows))
+  report.plot_members_vs_bits(paths["figure"], rows)
+  if len(config.widths) > 1:
+    report.plot_members_vs_width(paths["figure_width"], rows)
+  else:
+    paths.pop("figure_width")
+  return paths
+
+
+def config_from_workdir(workdir: str) -> Config:
+  """The config a work folder was made with."""
+  with open(output_paths(workdir)["config"]) as f:
+    return config_from_record(json.load(f)["config"])

@@ -2,7 +2,7 @@
 
 **permjax's own construction** — the v2 paper names SBN as its fourth task,
 but its SBN field layout, templates and bound are not public
-(TEMPLATES.md §2.4). This one is built from the same primitives as addition
+(docs/theory/sbn.md). This one is built from the same primitives as addition
 and multiplication: keep templates, the §2.2 adder, a one-hot timer and
 flags, and it runs under the same OR rule, encoding and predictors.
 
@@ -59,7 +59,7 @@ Inputs are memory images: the integer ``Σ_j M[j] 2^{jw}`` split into two
 operands ``a`` (low ``⌈W·w/2⌉`` bits) and ``b`` (high), so :class:`Program`'s
 pair interface carries them; the result is the final memory image.
 
-Correlation (TEMPLATES.md §3.3): a state matches at most ``n_bound = W·w +
+Correlation (docs/theory/templates.md §3.3): a state matches at most ``n_bound = W·w +
 2w + 4`` templates (every memory bit fires at most one of K, WB; the phases
 are exclusive) and a column is written by at most ``C_max`` templates (the
 largest column weight; ``p[i]`` alone takes ``L + 2``), so the construction
@@ -75,7 +75,7 @@ import numpy as np
 
 from permjax._src import templates as tpl
 
-#: The worst 1-bit's exact mean that padding guarantees (TEMPLATES §3.3).
+#: The worst 1-bit's exact mean that padding guarantees (docs/theory/templates.md §3.3).
 MIN_MARGIN = 0.05
 
 
@@ -155,7 +155,12 @@ class SBNMachine:
 
 
 def signed(values, width: int) -> np.ndarray:
-  """Unsigned ``width``-bit patterns as two's-complement integers."""
+  """Unsigned ``width``-bit patterns as two's-complement integers.
+
+  Example:
+    >>> signed([0, 7, 8, 15], 4).tolist()
+    [0, 7, -8, -1]
+  """
   v = np.asarray(values, np.int64)
   return np.where(v >= 1 << (width - 1), v - (1 << width), v)
 
@@ -208,7 +213,13 @@ def interpret(machine: SBNMachine, memory, max_instructions: int):
 
 
 def to_operands(machine: SBNMachine, memory) -> tuple[np.ndarray, np.ndarray]:
-  """``(B, W)`` signed words → the program's operands ``(a, b)``."""
+  """``(B, W)`` signed words → the program's operands ``(a, b)``.
+
+  Example:
+    >>> machine = SBNMachine(2, 4, ((0, 0, 1),))
+    >>> [v.tolist() for v in to_operands(machine, [[5, -3]])]
+    [[5], [13]]
+  """
   mem = machine.check_words(memory)
   image = (mem << (machine.width * np.arange(machine.words))).sum(axis=1)
   half = _half(machine)
@@ -222,7 +233,13 @@ def _half(machine: SBNMachine) -> int:
 
 def from_operands(machine: SBNMachine, a, b) -> np.ndarray:
   """The inverse of :func:`to_operands`: ``(B, W)`` signed words; raises
-  for an image wider than the memory."""
+  for an image wider than the memory.
+
+  Example:
+    >>> machine = SBNMachine(2, 4, ((0, 0, 1),))
+    >>> from_operands(machine, [5], [13]).tolist()
+    [[5, -3]]
+  """
   half = _half(machine)
   image = np.asarray(a, np.int64) | (np.asarray(b, np.int64) << half)
   over = np.flatnonzero(image >> (machine.words * machine.width))
@@ -393,10 +410,6 @@ def run_or_rule_final(program: tpl.Program, a, b) -> np.ndarray:
 
 # --- programs -----------------------------------------------------------------
 
-#: The SBN programs of the experiments, by name: ``w -> Program``.
-PROGRAMS = ("sbn_instruction", "sbn_loop", "sbn_idioms")
-
-
 def instruction_program(w: int = 4) -> tpl.Program:
   """One instruction, ``SBN 0, 1, halt``, on every memory of 4 words of
   ``w`` bits (``2^{4w}`` inputs), followed by a marker ``SBN 3, 3, halt``
@@ -466,18 +479,3 @@ def idioms_program(w: int = 4) -> tpl.Program:
   r = range(-top, top)
   inputs = np.array([[x, y, 0, t] for x in r for y in r for t in r])
   return sbn_program(machine, 7, inputs=inputs)
-
-
-def program_named(name: str, w: int) -> tpl.Program:
-  """One of :data:`PROGRAMS` with words of ``w`` bits.
-
-  Example:
-    >>> program_named("sbn_loop", 4).name
-    'sbn_loop(W=5,w=4,L=4)'
-  """
-  makers = {"sbn_instruction": instruction_program, "sbn_loop": loop_program,
-            "sbn_idioms": idioms_program}
-  if name not in makers:
-    raise ValueError(f"unknown SBN program {name!r}; choose one of "
-                     f"{list(PROGRAMS)}")
-  return makers[name](w)

@@ -1,4 +1,8 @@
-"""Tables and figures of the ensemble experiment, from its records only."""
+"""Tables and figures of the ensemble experiment, from its records only.
+
+Records of every layout are read: today's keys ``program``, ``bits``,
+``regime`` and the older ``task``, ``m``, ``source`` (:func:`unit_of`).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,26 @@ import collections
 
 import numpy as np
 
-_TASK_SHORT = {"addition": "add", "multiplication": "mul"}
+_SHORT = {"addition": "add", "multiplication": "mul"}
+
+
+def unit_of(record: dict) -> tuple:
+  """``(program, bits, regime, width, seed)`` of a record, any layout."""
+  return (record.get("program", record.get("task")),
+          record.get("bits", record.get("m")),
+          record.get("regime", record.get("source")), record["width"],
+          record["seed"])
 
 
 def _describe(rule: str, readout: dict) -> str:
-  """``margin: τ = 0.163``, ``zero_fixed: 1e-10, structural zeros 0``..."""
+  """``margin: τ = 0.163``, ``zero_fixed: zero, structural zeros fixed to
+  0``, ``midpoint: midpoint(ntk)``."""
   if rule == "margin":
     return f"margin: τ = {readout['tau']:.4g}"
-  text = f"{rule}: {readout['name']}"
+  name = readout["name"]
+  if name.endswith("_fixed"):  # the readout's name carries the fixed zeros
+    name = name[:-len("_fixed")]
+  text = f"{rule}: {name}"
   if readout["fix_structural_zeros"]:
     text += ", structural zeros fixed to 0"
   return text
@@ -25,19 +41,21 @@ def _median(values):
 
 
 def summarize(records: list[dict]) -> list[dict]:
-  """One row per (task, m, source, width, rule): over seeds, the median first
-  N with 90%, 99.9% and all pairs exact, how many seeds reached all pairs,
-  and the union bound (P(all pairs exact) >= 0.9)."""
+  """One row per (program, bits, regime, width, rule): over seeds, the median
+  first N with 90%, 99.9% and all pairs exact, how many seeds reached all
+  pairs, and the union bound (P(all pairs exact) >= 0.9)."""
   groups = collections.defaultdict(list)
   for r in records:
+    program, bits, regime, width, _ = unit_of(r)
     for rule in r["rules"]:
-      groups[(r["task"], r["m"], r["source"], r["width"], rule)].append(r)
+      groups[(program, bits, regime, width, rule)].append(r)
   rows = []
-  for (task, m, source, width, rule), recs in sorted(groups.items()):
+  for (program, bits, regime, width, rule), recs in sorted(groups.items()):
     first = recs[0]
     out = [x["rules"][rule] for x in recs]
     rows.append({
-        "task": task, "m": m, "source": source, "kernel": first["kernel"],
+        "program": program, "bits": bits, "regime": regime,
+        "kernel": first["kernel"],
         "width": width or None,
         "trainer": first["member_source"].get("trainer", "gp-posterior"),
         "rule": rule,
@@ -65,7 +83,8 @@ def _fmt(v):
 def markdown(rows: list[dict]) -> str:
   """The summary as a markdown table (N: first N over the pairs run; "—":
   not reached within the members grown)."""
-  head = ("| task | m | source | width | rule | pairs run | N 90% | N 99.9% | "
+  head = ("| program | bits | regime | width | rule | pairs run | N 90% | "
+          "N 99.9% | "
           "N all | union bound (P≥0.9) | reached (seeds) | members grown | "
           "final accuracy |")
   lines = [head, "|" + " --- |" * 13]
@@ -73,7 +92,8 @@ def markdown(rows: list[dict]) -> str:
     pairs = (f"{r['pairs_run']:,}" if r["pairs_run"] == r["pairs_total"]
              else f"{r['pairs_run']:,} of {r['pairs_total']:,}")
     lines.append(
-        f"| {r['task']} | {r['m']} | {r['source']} | {_fmt(r['width'])} | "
+        f"| {r['program']} | {r['bits']} | {r['regime']} | "
+        f"{_fmt(r['width'])} | "
         f"{r['readout']} | {pairs} | {_fmt(r['N_90'])} | {_fmt(r['N_999'])} | "
         f"{_fmt(r['N_all'])} | {_fmt(r['bound_N90'])} | "
         f"{r['reached_all']}/{r['seeds']} | {r['members_grown']} | "
@@ -93,38 +113,38 @@ _MARKERS = {"zero_fixed": "o", "margin": "s", "midpoint": "^",
             "optimal": "D", "zero": "x"}
 
 
-def plot_members_vs_m(path: str, rows: list[dict]) -> None:
-  """N for all pairs against m, per task (panels), source (colour) and rule
-  (marker), with each rule's union bound dashed (for the gp source's
-  kernel)."""
+def plot_members_vs_bits(path: str, rows: list[dict]) -> None:
+  """N for all pairs against bits, per program (panels), regime (colour)
+  and rule (marker), with each rule's union bound dashed (for the gp
+  regime's kernel)."""
   plt = _plt()
-  tasks = sorted({r["task"] for r in rows})
-  fig, axes = plt.subplots(1, len(tasks), figsize=(6 * len(tasks), 4.5),
+  programs = sorted({r["program"] for r in rows})
+  fig, axes = plt.subplots(1, len(programs), figsize=(6 * len(programs), 4.5),
                            squeeze=False)
-  for ax, task in zip(axes[0], tasks):
-    sel = [r for r in rows if r["task"] == task]
+  for ax, program in zip(axes[0], programs):
+    sel = [r for r in rows if r["program"] == program]
     widths = sorted({r["width"] for r in sel if r["width"]})
     width = widths[-1] if widths else None
-    keys = sorted({(r["source"], r["rule"]) for r in sel})
-    for source, rule in keys:
-      pts = sorted((r["m"], r["N_all"]) for r in sel
-                   if r["source"] == source and r["rule"] == rule
+    keys = sorted({(r["regime"], r["rule"]) for r in sel})
+    for regime, rule in keys:
+      pts = sorted((r["bits"], r["N_all"]) for r in sel
+                   if r["regime"] == regime and r["rule"] == rule
                    and r["width"] in (None, width) and r["N_all"])
       if pts:
         ax.plot(*zip(*pts), marker=_MARKERS.get(rule, "."),
-                color=_COLORS[source], label=f"{source} · {rule}")
-      if source == "gp":
-        bound = sorted((r["m"], r["bound_N90"]) for r in sel
-                       if r["source"] == source and r["rule"] == rule
+                color=_COLORS[regime], label=f"{regime} · {rule}")
+      if regime == "gp":
+        bound = sorted((r["bits"], r["bound_N90"]) for r in sel
+                       if r["regime"] == regime and r["rule"] == rule
                        and r["bound_N90"])
         if bound:
           ax.plot(*zip(*bound), ls="--", color="0.5",
                   marker=_MARKERS.get(rule, "."), mfc="none",
                   label=f"union bound · {rule}")
     ax.set_yscale("log")
-    ax.set_xlabel("operand bits m")
+    ax.set_xlabel("bits")
     ax.set_ylabel("members until every pair executes exactly")
-    ax.set_title(f"{task} (finite width {width})")
+    ax.set_title(f"{program} (finite width {width})")
     ax.legend(fontsize=7)
   fig.tight_layout()
   fig.savefig(path, dpi=120)
@@ -132,17 +152,17 @@ def plot_members_vs_m(path: str, rows: list[dict]) -> None:
 
 
 def plot_members_vs_width(path: str, rows: list[dict]) -> None:
-  """N for all pairs against width per (task, m) panel, finite sources and
-  rules, with the gp source's N as a horizontal line."""
+  """N for all pairs against width per (program, bits) panel, finite
+  regimes and rules, with the gp regime's N as a horizontal line."""
   plt = _plt()
-  panels = sorted({(r["task"], r["m"]) for r in rows})
+  panels = sorted({(r["program"], r["bits"]) for r in rows})
   fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5),
                            squeeze=False)
-  for ax, (task, m) in zip(axes[0], panels):
-    sel = [r for r in rows if (r["task"], r["m"]) == (task, m)]
-    for source, rule in sorted({(r["source"], r["rule"]) for r in sel}):
-      mine = [r for r in sel if r["source"] == source and r["rule"] == rule]
-      if source == "gp":
+  for ax, (program, bits) in zip(axes[0], panels):
+    sel = [r for r in rows if (r["program"], r["bits"]) == (program, bits)]
+    for regime, rule in sorted({(r["regime"], r["rule"]) for r in sel}):
+      mine = [r for r in sel if r["regime"] == regime and r["rule"] == rule]
+      if regime == "gp":
         if mine[0]["N_all"]:
           ax.axhline(mine[0]["N_all"], color=_COLORS["gp"], lw=0.8,
                      ls=":", label=f"gp · {rule}")
@@ -150,17 +170,18 @@ def plot_members_vs_width(path: str, rows: list[dict]) -> None:
       pts = sorted((r["width"], r["N_all"]) for r in mine if r["N_all"])
       if pts:
         ax.plot(*zip(*pts), marker=_MARKERS.get(rule, "."),
-                color=_COLORS[source], label=f"{source} · {rule}")
+                color=_COLORS[regime], label=f"{regime} · {rule}")
       miss = sorted((r["width"], r["members_grown"]) for r in mine
                     if not r["N_all"])
       if miss:
         ax.plot(*zip(*miss), ls="none", marker="^", mfc="none",
-                color=_COLORS[source])
+                color=_COLORS[regime])
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("hidden width")
     ax.set_ylabel("members until every pair executes exactly")
-    ax.set_title(f"{_TASK_SHORT[task]} m = {m} (open ▲: not reached, "
+    ax.set_title(f"{_SHORT.get(program, program)} bits = {bits} (open ▲: "
+                 f"not reached, "
                  f"members grown)")
     ax.legend(fontsize=7)
   fig.tight_layout()

@@ -43,7 +43,7 @@ from permjax._src import training
 from permjax._src.checkpoint import Checkpoint
 from permjax._src.checkpoint import CheckpointError
 from permjax._src.models import MLPSpec
-from permjax._src.task import Examples
+from permjax._src.permutation import Examples
 
 #: Default per-device memory budgets (bytes) for sizing a batch.
 CPU_BUDGET = 2 << 20
@@ -322,7 +322,7 @@ def _compiled(spec: MLPSpec, config: training.TrainConfig, in_dim: int,
   if config.trainer == "linearized" and config.solver == "cg":
     # Inverse of the infinite-width NTK on the training inputs (per output).
     # Basis inputs are fixed by in_dim; other inputs would need to be known
-    # here, so CG is preconditioned only for the basis (the task's) case.
+    # here, so CG is preconditioned only for the basis (the permutation's) case.
     if basis:
       theta = kernels_lib.kernel_matrices(spec, np.eye(in_dim)).ntk
       precond = np.linalg.inv(theta)
@@ -381,19 +381,19 @@ class _Plan(NamedTuple):
   chunk_size: int
 
 
-def _validate(task, x_test, n_members, member_ids, config):
+def _validate(train, x_test, n_members, member_ids, config):
   """Checks the arguments; returns ``(x_train, y_train, x_test, ids)``."""
-  x_train = np.asarray(task.x)
-  y_train = np.asarray(task.y)
+  x_train = np.asarray(train.x)
+  y_train = np.asarray(train.y)
   if x_train.ndim != 2 or y_train.ndim != 2 or len(x_train) != len(y_train):
-    raise ValueError(f"task must hold x (n, d) and y (n, out) with the same n,"
+    raise ValueError(f"train must hold x (n, d) and y (n, out) with the same n,"
                      f" got {x_train.shape} and {y_train.shape}")
   x_test = np.asarray(x_test)
   if x_test.ndim != 2 or x_test.shape[1] != x_train.shape[1] or (
       x_test.shape[0] == 0):
     raise ValueError(f"x_test must be (n_test >= 1, {x_train.shape[1]}), got "
                      f"{x_test.shape}")
-  for name, arr in (("task.x", x_train), ("task.y", y_train),
+  for name, arr in (("train.x", x_train), ("train.y", y_train),
                     ("x_test", x_test)):
     bad = np.flatnonzero(~np.all(np.isfinite(arr), axis=1))
     if bad.size:
@@ -424,7 +424,7 @@ def _plan(spec, config, x_train, y_train, x_test, n_ids, batch_per_device,
   """Device arrays, sparse test inputs, the vmap width and the chunking."""
   dtype = config.jnp_dtype
   in_dim, out_dim = x_train.shape[1], y_train.shape[1]
-  # Test inputs with few ones (the task's) are gathered, not multiplied.
+  # Test inputs with few ones (the permutation's) are gathered, not multiplied.
   nonzeros = int((x_test != 0).sum(axis=1).max()) if len(x_test) else 0
   xs = (models_lib.sparse_rows(x_test, dtype) if 4 * nonzeros <= in_dim
         else jnp.asarray(x_test, dtype))
@@ -543,7 +543,7 @@ def _assemble(finished, params_parts, lr, lr_max, spec, config,
       lr, lr_max, params, info)
 
 
-def train_ensemble(spec: MLPSpec, task: Examples, key: jax.Array,
+def train_ensemble(spec: MLPSpec, train: Examples, key: jax.Array,
                    n_members: int | None = None, *, x_test,
                    config: training.TrainConfig = training.TrainConfig(),
                    member_ids=None, batch_per_device: int | None = None,
@@ -556,7 +556,7 @@ def train_ensemble(spec: MLPSpec, task: Examples, key: jax.Array,
 
   Args:
     spec: the architecture (and its parameterization).
-    task: the training set, e.g. ``permjax.training_set(perm)``.
+    train: the training set, e.g. ``permjax.training_set(perm)``.
     key: root PRNG key; member ``i`` uses ``jax.random.fold_in(key, i)``.
     n_members: train members ``0..n_members-1`` (or give ``member_ids``).
     x_test: ``(n_test, d)`` inputs to report outputs on.
@@ -591,7 +591,7 @@ def train_ensemble(spec: MLPSpec, task: Examples, key: jax.Array,
     >>> res.outputs.shape, res.status.tolist()
     ((4, 7, 3), ['converged', 'converged', 'converged', 'converged'])
   """
-  x_train, y_train, x_test, ids = _validate(task, x_test, n_members,
+  x_train, y_train, x_test, ids = _validate(train, x_test, n_members,
                                             member_ids, config)
   plan = _plan(spec, config, x_train, y_train, x_test, len(ids),
                batch_per_device, chunk_size, memory_budget, devices)

@@ -1,7 +1,7 @@
 """The permutation task: permutations, the training set and test inputs.
 
 Everything here is a pure function of a permutation, a PRNG key and sizes.
-Conventions (SPEC §1):
+Conventions (docs/theory/permutation.md §1):
 
 * A permutation of ``k`` items is an integer vector ``perm`` of length ``k``
   holding ``0..k-1`` once each. It maps basis vector ``e_i`` to
@@ -234,7 +234,7 @@ def make_examples(perm, x_binary, *, normalize: bool = True,
   Args:
     perm: the permutation, ``(k,)``.
     x_binary: ``(num, k)`` nonzero 0/1 inputs.
-    normalize: divide each input by its L2 norm (SPEC §1).
+    normalize: divide each input by its L2 norm (docs/theory/permutation.md §1).
     dtype: float dtype of the returned arrays.
 
   Returns:

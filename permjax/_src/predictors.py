@@ -1,0 +1,268 @@
+"""Predictors: what :func:`permjax.execute` asks for the averaged outputs.
+
+A *predictor* maps a program's encoded states to the averaged network
+outputs on them: ``predictor(program, x) -> (B, D)`` with
+``x = program.encode(states)``, plus an attribute ``members`` (the ensemble
+size its outputs average, for readouts that depend on it; ``inf`` for a
+mean). Three kinds:
+
+* :class:`ExactMean` — infinitely many infinitely wide members: the trained
+  GP's mean in closed form (docs/theory/templates.md §3.1),
+  ``μ_j = (α_n − β_n) c_j + β_n C_j``;
+* :class:`NTReferenceMean` — the same mean through neural-tangents, one state
+  at a time, the way the authors' validators compute it (slow; the check);
+* :class:`EnsembleMean` — N members' average on the encodings the pairs'
+  ideal runs visit: GP draws (:func:`gp_ensemble_mean`) or finite networks
+  (:func:`network_ensemble_mean`), accumulated as :func:`permjax.grow` does.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import numpy as np
+
+from permjax._src import gp as gp_lib
+from permjax._src import growth
+from permjax._src import sources
+from permjax._src import templates as tpl
+from permjax._src import training
+from permjax._src.models import MLPSpec
+from permjax._src.permutation import Examples
+
+
+def check_program(program) -> tpl.Program:
+  """``program`` if it is a :class:`permjax.Program`, else one TypeError."""
+  if not isinstance(program, tpl.Program):
+    raise TypeError(f"program must be a permjax.Program (e.g. "
+                    f"permjax.program('addition', 4)), got {program!r}")
+  return program
+
+
+class ExactMean:
+  """The trained GP's mean on template inputs, closed form, float64.
+
+  Example:
+    >>> from permjax._src.programs import addition
+    >>> prog = addition.addition_program(2)
+    >>> states = prog.initial_states([1], [3])
+    >>> mean = ExactMean()(prog, prog.encode(states))
+    >>> bool(np.array_equal(mean > 1e-10, prog.step(states)))
+    True
+  """
+
+  def __init__(self, kernel: str = "ntk", spec=None):
+    if kernel not in gp_lib.KERNELS:
+      raise ValueError(f"kernel must be one of {gp_lib.KERNELS}, got "
+                       f"{kernel!r}")
+    self.kernel = kernel
+    self.spec = spec
+    self.members = math.inf
+    self._cache = {}
+
+  def stats(self, k: int, n: np.ndarray):
+    """``(α_n, β_n, σ²_n)`` per row (zeros for ``n = 0``: x = 0), computed
+    once per distinct ``(k, n)``."""
+    values, inverse = np.unique(n, return_inverse=True)
+    table = np.zeros((3, len(values)))
+    for i, v in enumerate(values.tolist()):
+      if v > 0:
+        if (k, v) not in self._cache:
+          s = gp_lib.symmetric_gp(k, v, spec=self.spec, kernel=self.kernel)
+          self._cache[(k, v)] = (float(s.alpha), float(s.beta),
+                                 float(s.sigma2))
+        table[:, i] = self._cache[(k, v)]
+    return table[:, inverse.reshape(n.shape)]
+
+  def __call__(self, program: tpl.Program, x) -> np.ndarray:
+    program = check_program(program)
+    x = np.asarray(x)
+    if x.ndim != 2 or x.shape[1] != program.k:
+      raise ValueError(f"{program.name}: encodings must be (batch, k="
+                       f"{program.k}), got shape {x.shape}")
+    matched = x[:, :program.T] > 0
+    n = matched.sum(1)
+    c1 = program.writes_of(matched)
+    alpha, beta, _ = self.stats(program.k, n)
+    return gp_lib.template_mean(alpha[:, None], beta[:, None], c1,
+                                program.column_weights()[None])
+
+
+def exact_mean(kernel: str = "ntk", spec=None) -> ExactMean:
+  """The infinite-width mean predictor (see :class:`ExactMean`).
+
+  Example:
+    >>> from permjax._src.programs import multiplication
+    >>> prog = multiplication.multiplication_program(1)
+    >>> x = prog.encode(prog.initial_states([1], [1]))
+    >>> exact_mean()(prog, x).shape
+    (1, 19)
+  """
+  return ExactMean(kernel, spec)
+
+
+class NTReferenceMean:
+  """The reference predictor: neural-tangents' ``nt.predict``, one state at
+  a time, float64 — the way the authors' validators compute the NTK mean
+  (``opallab/binary_algos``, ``validation/validate_*.py``). Slow; it checks
+  :class:`ExactMean` and is the baseline of ``benchmarks/templates_speed.py``.
+
+  Example:
+    >>> from permjax._src.programs import addition
+    >>> prog = addition.addition_program(2)
+    >>> x = prog.encode(prog.initial_states([1, 2], [3, 1]))
+    >>> ref = NTReferenceMean()(prog, x)
+    >>> bool(np.allclose(ref, ExactMean()(prog, x), atol=1e-12))
+    True
+  """
+
+  def __init__(self, kernel: str = "ntk"):
+    if kernel not in gp_lib.KERNELS:
+      raise ValueError(f"kernel must be one of {gp_lib.KERNELS}, got "
+                       f"{kernel!r}")
+    self.kernel = kernel
+    self.members = math.inf
+    self._fns = {}
+
+  def _predict_fn(self, program):
+    from permjax._src.nt_compat import nt  # pylint: disable=import-outside-toplevel
+    if program.fingerprint not in self._fns:
+      x_train, y_train = program.training_set()
+      kernel_fn = MLPSpec(width=1).nt_triple(program.D).kernel_fn
+      with jax.enable_x64(True):
+        self._fns[program.fingerprint] = (
+            nt.predict.gradient_descent_mse_ensemble(kernel_fn, x_train,
+                                                     y_train, diag_reg=0.0))
+    return self._fns[program.fingerprint]
+
+  def __call__(self, program: tpl.Program, x) -> np.ndarray:
+    predict_fn = self._predict_fn(check_program(program))
+    out = np.zeros((len(x), program.D))
+    with jax.enable_x64(True):
+      for i, row in enumerate(np.asarray(x, np.float64)):
+        if row.any():
+          out[i] = np.asarray(predict_fn(x_test=row[None], get=self.kernel,
+                                         compute_cov=True).mean)[0]
+    return out
+
+
+class EnsembleMean:
+  """An N-member ensemble's average on a program's reachable encodings, as a
+  predictor ``(program, x) -> (B, D)`` for :func:`permjax.execute`.
+
+  The members are evaluated once, on :func:`permjax.program_test_set`'s
+  encodings; the predictor answers for those (and for the zero encoding) and
+  refuses any other input, so run it with ``execute(...,
+  until_first_error=True)``, which stops a pair at its first wrong step (the
+  pair has then failed).
+
+  Attributes:
+    members: N.
+    info: the member source's description (``regime``, ``kernel``, ...).
+    kernel: the GP kernel the members follow (per-n readouts follow it).
+    status: each member's status.
+    final_loss: each member's final training loss.
+  """
+
+  def __init__(self, program: tpl.Program, test, average: np.ndarray,
+               members: int, info: dict, status=None, final_loss=None):
+    self.program_name, self.fingerprint = program.name, program.fingerprint
+    self.test = test
+    self.average = average
+    self.members = members
+    self.info = info
+    self.kernel = info.get("kernel")
+    self.status = status
+    self.final_loss = final_loss
+    keys = np.packbits(test.x > 0, axis=1)
+    self._row = {row.tobytes(): i for i, row in enumerate(keys)}
+
+  def __call__(self, program: tpl.Program, x) -> np.ndarray:
+    program = check_program(program)
+    if program.fingerprint != self.fingerprint:
+      raise ValueError(f"this ensemble was built for {self.program_name} "
+                       f"(fingerprint {self.fingerprint[:12]}), not for "
+                       f"{program.name} (fingerprint "
+                       f"{program.fingerprint[:12]})")
+    x = np.asarray(x)
+    out = np.zeros((len(x), program.D))
+    keys = np.packbits(x > 0, axis=1)
+    for i in np.flatnonzero(x.any(axis=1)):
+      row = self._row.get(keys[i].tobytes())
+      if row is None:
+        raise ValueError(
+            f"{self.program_name}: an input off every ideal trajectory of "
+            f"the ensemble's pairs reached the predictor; run "
+            f"execute(..., until_first_error=True), which stops a pair at its "
+            f"first wrong step")
+      out[i] = self.average[row]
+    return out
+
+
+def training_examples(program: tpl.Program) -> Examples:
+  """The program's training set (basis vectors of ``R^k``, template
+  targets) as :class:`permjax.Examples`.
+
+  Example:
+    >>> from permjax._src.programs import addition
+    >>> training_examples(addition.addition_program(2)).x.shape
+    (8, 8)
+  """
+  x, y = check_program(program).training_set()
+  return Examples(np.asarray(x, np.float64), np.asarray(y, np.float64))
+
+
+def _ensemble_mean(program, test, source, members, chunk):
+  average, status, loss = growth.ensemble_average(source, members, chunk)
+  return EnsembleMean(program, test, average, members, source.info, status,
+                      loss)
+
+
+def gp_ensemble_mean(program: tpl.Program, members: int, key: jax.Array, *,
+                     kernel: str = "ntk", a=None, b=None,
+                     chunk: int = 64) -> EnsembleMean:
+  """N members drawn jointly from the trained-GP posterior over the
+  encodings of the pairs' ideal runs, averaged (float64).
+
+  Example:
+    >>> import permjax
+    >>> prog = permjax.program("addition", 2)
+    >>> mean = gp_ensemble_mean(prog, 8, jax.random.key(0))
+    >>> run = permjax.execute(prog, mean, permjax.margin(prog, "ntk"),
+    ...                       until_first_error=True)
+    >>> run.all_correct, mean.members
+    (True, 8)
+  """
+  from permjax._src import execution  # pylint: disable=import-outside-toplevel
+  program = check_program(program)
+  test = execution.program_test_set(program, a, b)
+  source = sources.gp_member_source(MLPSpec(width=1), kernel,
+                                    training_examples(program), test.x, key,
+                                    sampler="dense")
+  return _ensemble_mean(program, test, source, members, chunk)
+
+
+def network_ensemble_mean(program: tpl.Program, members: int,
+                          key: jax.Array, spec: MLPSpec,
+                          config: training.TrainConfig, *, a=None, b=None,
+                          chunk: int = 64, **engine_kwargs) -> EnsembleMean:
+  """N finite networks trained once on the program's training set
+  (:func:`permjax.train_ensemble`), evaluated on the encodings of the pairs'
+  ideal runs (the engine's sparse path) and averaged.
+
+  Example:
+    >>> import permjax
+    >>> prog = permjax.program("addition", 2)
+    >>> mean = network_ensemble_mean(prog, 4, jax.random.key(0),
+    ...     permjax.MLPSpec(width=256), permjax.TrainConfig(trainer="linearized"))
+    >>> permjax.execute(prog, mean, permjax.margin(prog, "ntk"),
+    ...                 until_first_error=True).all_correct
+    True
+  """
+  from permjax._src import execution  # pylint: disable=import-outside-toplevel
+  program = check_program(program)
+  test = execution.program_test_set(program, a, b)
+  source = sources.network_member_source(spec, training_examples(program),
+                                         test.x, key, config, **engine_kwargs)
+  return _ensemble_mean(program, test, source, members, chunk)
