@@ -7,7 +7,6 @@ import numpy as np
 import permjax
 import pytest
 
-from permjax._src import execution
 from permjax._src.programs import sbn
 from permjax._src import templates as tpl
 

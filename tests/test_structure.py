@@ -99,3 +99,25 @@ def test_the_readme_tour_runs():
   code = re.search(r"## A short tour\n\n```python\n(.*?)```", text, re.S)
   assert code, "the README has no tour"
   exec(compile(code.group(1), "README.md", "exec"), {})  # pylint: disable=exec-used
+
+
+@pytest.mark.parametrize("command", [
+    ["permjax.experiments.figure1", "--config", "smoke"],
+    ["permjax.experiments.template_execution", "ensembles", "--config",
+     "smoke"],
+    ["permjax.experiments.template_execution", "validate", "--programs",
+     "addition=1"],
+])
+@pytest.mark.parametrize("where", ["file", "under_a_file"])
+def test_a_workdir_that_cannot_be_a_folder_is_one_error_line(
+    tmp_path, command, where):
+  blocker = tmp_path / "results.txt"
+  blocker.write_text("keep me\n")
+  workdir = blocker if where == "file" else blocker / "run"
+  proc = subprocess.run([os.sys.executable, "-m", *command, "--workdir",
+                         str(workdir)], capture_output=True, text=True,
+                        cwd=REPO, timeout=120, check=False)
+  assert proc.returncode == 2, proc.stderr
+  lines = [l for l in proc.stderr.splitlines() if l.strip()]
+  assert len(lines) == 1 and lines[0].startswith("error: --workdir"), lines
+  assert blocker.read_text() == "keep me\n"  # nothing written is lost

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 import permjax
-from permjax._src import execution
 from permjax._src import templates as tpl
 
 # docs/theory/templates.md §3.3: γ + C_max β at n_max (k with padding), and the first n

@@ -16,6 +16,8 @@ e.g. ``(regime, k, seed)`` or ``(program, bits, regime, width, seed)``).
 
 from __future__ import annotations
 
+import sys
+
 import jax
 import numpy as np
 
@@ -99,6 +101,16 @@ def member_fields(curve: permjax.Curve) -> dict:
   return {"member_status": dict(zip(kinds.tolist(), counts.tolist())),
           "unconverged": permjax.unconverged_count(curve.status),
           "member_final_loss": losses}
+
+
+def warn_unconverged(where: str, record: dict) -> dict:
+  """Says on stderr that a record holds accepted unconverged members;
+  returns the record."""
+  if record.get("unconverged"):
+    print(f"warning: {where}: {record['unconverged']} of {record['members']}"
+          f" members did not converge ({record['member_status']}); recorded "
+          f"as accepted", file=sys.stderr)
+  return record
 
 
 def grow_unit(config, unit: dict, source, scorer, *, where: str,

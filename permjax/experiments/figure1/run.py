@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import time
 
 import jax
-import numpy as np
 
 import permjax
 from permjax.experiments import provenance
@@ -28,7 +26,6 @@ from permjax.experiments.figure1 import report
 from permjax.experiments.figure1.configs import Config
 from permjax.experiments.figure1.configs import ENUMERATION_LIMIT_K
 from permjax.experiments.units import ExperimentError
-from permjax.experiments.units import MAX_UNCONVERGED
 
 
 def unit_keys(k: int, seed: int, regime: str):
@@ -82,7 +79,7 @@ def run_one(config: Config, regime: str, k: int, seed: int,
 
   Raises:
     ExperimentError: the members diverged, or more than
-      :data:`MAX_UNCONVERGED` of them did not converge (unless
+      :data:`permjax.experiments.units.MAX_UNCONVERGED` of them did not converge (unless
       ``accept_unconverged``); the partly grown ensemble stays checkpointed.
   """
   perm_key, _, _ = unit_keys(k, seed, regime)
@@ -140,21 +137,11 @@ def output_paths(workdir: str) -> dict:
           "figure_right": os.path.join(workdir, "figure1_right.png")}
 
 
-def _warn_unconverged(record: dict) -> dict:
-  if record.get("unconverged"):
-    print(f"warning: (regime={record['regime']}, k={record['k']}, "
-          f"seed={record['seed']}): {record['unconverged']} of "
-          f"{record['members']} members did not converge "
-          f"({record['member_status']}); recorded as accepted",
-          file=sys.stderr)
-  return record
-
-
 def run(config: Config, workdir: str, *, overwrite: bool = False,
         progress: bool = True, accept_unconverged: bool = False) -> dict:
   """Runs (or resumes) the experiment and writes its files into ``workdir``.
 
-  Members that do not converge are refused above :data:`MAX_UNCONVERGED`
+  Members that do not converge are refused above :data:`permjax.experiments.units.MAX_UNCONVERGED`
   of a growth unless ``accept_unconverged``; accepted ones are counted in
   the record and reported on stderr.
 
@@ -167,8 +154,10 @@ def run(config: Config, workdir: str, *, overwrite: bool = False,
   records = records_lib.run_pending(
       config.units(), paths["results"],
       key_of=lambda r: (r["regime"], r["k"], r["seed"]),
-      run_one=lambda unit, ckpt, show: _warn_unconverged(run_one(
-          config, *unit, ckpt, show, accept_unconverged=accept_unconverged)),
+      run_one=lambda unit, ckpt, show: units_lib.warn_unconverged(
+          "(regime={}, k={}, seed={})".format(*unit), run_one(
+              config, *unit, ckpt, show,
+              accept_unconverged=accept_unconverged)),
       checkpoints=os.path.join(workdir, "checkpoints"),
       name_of=lambda t: f"{t[0]}-k{t[1]}-s{t[2]}", progress=progress)
   records_lib.write_csv(paths["summary"], report.summarize(records, config))

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 
 import numpy as np
@@ -175,13 +174,8 @@ def run(config: Config, workdir: str, *, overwrite: bool = False,
   paths = output_paths(workdir)
 
   def one(unit, ckpt, show):
-    record = run_one(config, *unit, ckpt, show,
-                     accept_unconverged=accept_unconverged)
-    if record["unconverged"]:
-      print(f"warning: {unit}: {record['unconverged']} of {record['members']}"
-            f" members did not converge ({record['member_status']}); "
-            f"recorded as accepted", file=sys.stderr)
-    return record
+    return units_lib.warn_unconverged(str(unit), run_one(
+        config, *unit, ckpt, show, accept_unconverged=accept_unconverged))
   records = records_lib.run_pending(
       config.units(), paths["results"], key_of=report.unit_of,
       run_one=one, checkpoints=os.path.join(workdir, "checkpoints"),
