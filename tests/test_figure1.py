@@ -179,6 +179,13 @@ def test_other_config_refused_and_overwrite_keeps_old_files(tmp_path):
     (["--gp_sampler", "eig"], "gp_sampler must be one of"),
     (["--test_set", "all", "--k_values", "21", "--k_curves", "5"],
      "k=[21] is above the limit k <= 20"),
+    (["--trainer", "linearized", "--lr", "0.5"],
+     "--lr has no effect here: the linearized trainer takes no gradient"),
+    (["--test_set", "all", "--num_test", "7", "--k_values", "3",
+      "--k_curves", "4"], "--num_test has no effect here"),
+    (["--regimes", "gp", "--width", "64"], "--width has no effect here"),
+    (["--seed_offset", "-5"], "seed_offset must be >= 0, got -5"),
+    (["--workdir", ""], "--workdir is empty"),
 ])
 def test_bad_input_one_line_errors(tmp_path, args, message):
   out = subprocess.run(CLI + ["--workdir", str(tmp_path)] + args,

@@ -26,6 +26,15 @@ class CheckpointError(ValueError):
   """A checkpoint folder is unreadable or belongs to another run."""
 
 
+def _plain(value):
+  """numpy scalars and arrays as JSON values (for fingerprints)."""
+  if isinstance(value, np.generic):
+    return value.item()
+  if isinstance(value, np.ndarray):
+    return value.tolist()
+  raise TypeError(f"{type(value).__name__} is not JSON-able")
+
+
 class Checkpoint:
   """An orbax ``CheckpointManager`` behind a fingerprint check.
 
@@ -55,9 +64,22 @@ class Checkpoint:
                subdir: str = "steps", keep: int | None = None):
     import orbax.checkpoint as ocp  # pylint: disable=import-outside-toplevel
     self._ocp = ocp
+    if not isinstance(directory, (str, os.PathLike)):
+      raise TypeError(f"checkpoint directory must be a path, got "
+                      f"{directory!r}")
+    if not isinstance(fingerprint, dict):
+      raise TypeError(f"checkpoint fingerprint must be a JSON-able dict, got "
+                      f"{fingerprint!r}")
     self.directory = os.path.abspath(directory)
-    self.meta = {"kind": kind,
-                 "fingerprint": json.loads(json.dumps(fingerprint))}
+    try:
+      self.meta = {"kind": kind, "fingerprint": json.loads(json.dumps(
+          fingerprint, default=_plain))}
+    except (TypeError, ValueError) as err:
+      raise TypeError(f"checkpoint fingerprint must be JSON-able ({err})"
+                      ) from None
+    if os.path.exists(self.directory) and not os.path.isdir(self.directory):
+      raise CheckpointError(f"checkpoint folder {self.directory} is a file; "
+                            f"it was left untouched: give a folder path")
     meta_path = os.path.join(self.directory, META_NAME)
     if os.path.exists(meta_path):
       self._check(meta_path)
@@ -67,11 +89,17 @@ class Checkpoint:
           f"permjax checkpoint; it was left untouched: use an empty or new "
           f"folder")
     else:
-      os.makedirs(self.directory, exist_ok=True)
-      tmp = meta_path + ".tmp"
-      with open(tmp, "w") as f:
-        json.dump(self.meta, f, indent=1)
-      os.replace(tmp, meta_path)
+      try:
+        os.makedirs(self.directory, exist_ok=True)
+        tmp = meta_path + ".tmp"
+        with open(tmp, "w") as f:
+          json.dump(self.meta, f, indent=1)
+        os.replace(tmp, meta_path)
+      except OSError as err:
+        raise CheckpointError(f"checkpoint folder {self.directory} cannot be "
+                              f"created ({err.strerror or err}); give a "
+                              f"writable folder path") from None
+    self._subdir = subdir
     options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True,
                                            enable_async_checkpointing=False)
     self.manager = ocp.CheckpointManager(
@@ -98,8 +126,17 @@ class Checkpoint:
         f"in {diff or 'format'}); it was left untouched: use another folder")
 
   def steps(self) -> list[int]:
-    """The saved steps, ascending."""
-    return sorted(self.manager.all_steps())
+    """The saved steps, ascending; raises if the steps folder holds entries
+    but no readable step (a junk folder is not a fresh start)."""
+    steps = sorted(self.manager.all_steps())
+    folder = os.path.join(self.directory, self._subdir)
+    if not steps and os.path.isdir(folder) and any(
+        not name.startswith(".") for name in os.listdir(folder)):
+      raise CheckpointError(
+          f"checkpoint folder {folder} holds {sorted(os.listdir(folder))[:3]}"
+          f" but no readable step; it was left untouched: move it away to "
+          f"start over")
+    return steps
 
   def restore(self, step: int) -> dict:
     """The pytree saved at ``step`` (numpy arrays)."""

@@ -502,6 +502,10 @@ def worst_n(k, *, target: float = 0.9, kernel: str = "ntk",
   """
   _check_kernel(kernel)
   k = check_k(k)
+  if k > 1 << 20:
+    raise ValueError(f"worst_n(k={k:,}) solves one ensemble size per n = "
+                     f"2..k; above k = {1 << 20:,} that is beyond a call; "
+                     f"use ensemble_size(k, n=...) for the n of interest")
   ns = np.arange(2, k + 1)
   stats = symmetric_gp(np.full(ns.shape, k), ns, spec=spec, kernel=kernel)
   _check_signs(stats, f"some n at k={k}")
@@ -589,7 +593,11 @@ def ensemble_size_enumerated(perm, *, target: float = 0.9,
   var = np.maximum(np.diag(pred.cov), 0.0)
   sigma = np.sqrt(var)[:, None]
   signed = np.where(test.y == 1, pred.mean, -pred.mean)
-  exact = var <= 1e-10 * var.max()  # training points: interpolated exactly
+  # Training points are interpolated exactly (their variance is rounding
+  # noise, ~1e-17, not a scale to compare against).
+  train_rows = {row.tobytes() for row in np.asarray(train.x, np.float64)}
+  exact = np.array([row.tobytes() in train_rows
+                    for row in np.asarray(test.x, np.float64)])
   wrong = (pred.mean > 1e-10) != (test.y == 1)  # rounding at a tiny threshold
   if np.any(exact[:, None] & wrong):
     raise ValueError("an interpolated input has a wrong deterministic output")

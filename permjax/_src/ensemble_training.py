@@ -40,6 +40,7 @@ from permjax._src import devices as devices_lib
 from permjax._src import kernels as kernels_lib
 from permjax._src import models as models_lib
 from permjax._src import training
+from permjax._src import validation
 from permjax._src.checkpoint import Checkpoint
 from permjax._src.checkpoint import CheckpointError
 from permjax._src.models import MLPSpec
@@ -176,10 +177,27 @@ def merge_results(results: list[EnsembleResult]) -> EnsembleResult:
     >>> merge_results([part([2, 0]), part([1])]).member_ids.tolist()
     [0, 1, 2]
   """
+  if isinstance(results, EnsembleResult) or not isinstance(
+      results, (list, tuple)):
+    raise TypeError(f"merge_results takes a list of EnsembleResult, got "
+                    f"{type(results).__name__}")
   results = list(results)
   if not results:
     raise ValueError("merge_results needs at least one EnsembleResult, got "
                      "none")
+  if not all(isinstance(r, EnsembleResult) for r in results):
+    raise TypeError("merge_results takes a list of EnsembleResult")
+  layout = ("devices", "batch_per_device", "chunk_size")
+  same = [{k: v for k, v in r.info.items() if k not in layout}
+          for r in results]
+  for i, info in enumerate(same[1:], 1):
+    if info != same[0] or results[i].outputs.shape[1:] != (
+        results[0].outputs.shape[1:]):
+      diff = sorted(k for k in set(info) | set(same[0])
+                    if info.get(k) != same[0].get(k)) or ["x_test shape"]
+      raise ValueError(f"results 0 and {i} are not parts of one ensemble "
+                       f"(they differ in {diff}); merge parts trained with "
+                       f"the same spec, config, key and data")
   ids = np.concatenate([r.member_ids for r in results])
   if len(np.unique(ids)) != len(ids):
     raise ValueError("results overlap: some member ids appear twice")
@@ -383,8 +401,13 @@ class _Plan(NamedTuple):
 
 def _validate(train, x_test, n_members, member_ids, config):
   """Checks the arguments; returns ``(x_train, y_train, x_test, ids)``."""
-  x_train = np.asarray(train.x)
-  y_train = np.asarray(train.y)
+  if not (hasattr(train, "x") and hasattr(train, "y")):
+    raise TypeError(f"train must be permjax.Examples (x, y), e.g. "
+                    f"permjax.training_set(perm), got {type(train).__name__}")
+  x_train = validation.finite_array("train.x", train.x, ndim=2)
+  y_train = validation.finite_array("train.y", train.y, ndim=2)
+  if x_test is None:
+    raise TypeError("x_test (the inputs to report outputs on) is required")
   if x_train.ndim != 2 or y_train.ndim != 2 or len(x_train) != len(y_train):
     raise ValueError(f"train must hold x (n, d) and y (n, out) with the same n,"
                      f" got {x_train.shape} and {y_train.shape}")
@@ -522,7 +545,7 @@ def _run_chunks(run, sharded, key, lr, todo, plan: _Plan, bar=None):
 
 
 def _assemble(finished, params_parts, lr, lr_max, spec, config,
-              plan: _Plan) -> EnsembleResult:
+              plan: _Plan, data_hash: str) -> EnsembleResult:
   """Joins the chunks into one :class:`EnsembleResult`, sorted by id."""
   merged = {k: np.concatenate(v) for k, v in finished.items()}
   order = np.argsort(merged["member_ids"])
@@ -531,6 +554,7 @@ def _assemble(finished, params_parts, lr, lr_max, spec, config,
     params = jax.tree.map(lambda *xs: np.concatenate(xs)[order], *params_parts)
   info = {"trainer": config.trainer, "loss": config.loss,
           "dtype": config.dtype, "spec": spec.to_dict(),
+          "config": dataclasses.asdict(config), "data": data_hash,
           "parameterization": spec.parameterization,
           "devices": [str(d) for d in plan.devices],
           "batch_per_device": plan.batch_per_device,
@@ -541,6 +565,30 @@ def _assemble(finished, params_parts, lr, lr_max, spec, config,
       np.array([training.STATUS_NAMES[int(c)]
                 for c in merged["status"][order]]),
       lr, lr_max, params, info)
+
+
+def _failed_solve_message(spec, config, x_shape, y_shape, ids) -> str:
+  """Why a linearized solve gave non-finite outputs, and what to change."""
+  n, in_dim = x_shape
+  outputs = n * y_shape[1]
+  biases = spec.b_std is not None
+  widths = [in_dim] + [spec.width] * spec.depth + [y_shape[1]]
+  params = sum(a * b + (b if biases else 0)
+               for a, b in zip(widths[:-1], widths[1:]))
+  head = (f"the linearized solve ({config.solver}, {config.dtype}) gave "
+          f"non-finite outputs for member(s) {ids}: ")
+  if params < outputs:
+    need = -(-outputs // (in_dim + y_shape[1] + (2 if biases else 0)))
+    return (head + f"at width {spec.width} the network has {params} "
+            f"parameters for {outputs} training outputs, so its tangent "
+            f"kernel is rank-deficient and the linearized model cannot "
+            f"interpolate the training set (nothing diverged); use a width "
+            f"of at least {need}, better a few hundred. No result was "
+            f"written for this chunk.")
+  return (head + f"the tangent kernel at width {spec.width} is singular or "
+          f"too ill-conditioned for {config.dtype} ({spec!r}); use a larger "
+          f"width, solver='cg', or dtype='float64'. No result was written "
+          f"for this chunk.")
 
 
 def train_ensemble(spec: MLPSpec, train: Examples, key: jax.Array,
@@ -591,6 +639,11 @@ def train_ensemble(spec: MLPSpec, train: Examples, key: jax.Array,
     >>> res.outputs.shape, res.status.tolist()
     ((4, 7, 3), ['converged', 'converged', 'converged', 'converged'])
   """
+  key = validation.prng_key("key", key)
+  if not isinstance(spec, MLPSpec):
+    raise TypeError(f"spec must be a permjax.MLPSpec, got {spec!r}")
+  if not isinstance(config, training.TrainConfig):
+    raise TypeError(f"config must be a permjax.TrainConfig, got {config!r}")
   x_train, y_train, x_test, ids = _validate(train, x_test, n_members,
                                             member_ids, config)
   plan = _plan(spec, config, x_train, y_train, x_test, len(ids),
@@ -635,12 +688,9 @@ def train_ensemble(spec: MLPSpec, train: Examples, key: jax.Array,
             chunk["final_loss"][bad].tolist()))
       failed = chunk["status"] == training.FAILED
       if failed.any():
-        raise TrainingDivergedError(
-            f"the linearized solve ({config.solver}, {config.dtype}) gave "
-            f"non-finite outputs for member(s) "
-            f"{chunk['member_ids'][failed][:5].tolist()} ({spec!r}); try "
-            f"solver='cg' or dtype='float64'. No result was written for this "
-            f"chunk.")
+        raise TrainingDivergedError(_failed_solve_message(
+            spec, config, x_train.shape, y_train.shape,
+            chunk["member_ids"][failed][:5].tolist()))
       if store is not None:
         steps = store.steps()
         store.save(steps[-1] + 1 if steps else 0, chunk)
@@ -653,4 +703,10 @@ def train_ensemble(spec: MLPSpec, train: Examples, key: jax.Array,
       bar.close()
     if store is not None:
       store.close()
-  return _assemble(finished, params_parts, lr, lr_max, spec, config, plan)
+  digest = hashlib.sha256()
+  key_bits = (jax.random.key_data(key) if jax.dtypes.issubdtype(
+      key.dtype, jax.dtypes.prng_key) else key)
+  for part in (x_train, y_train, np.asarray(key_bits), x_test):
+    digest.update(np.ascontiguousarray(np.asarray(part)).tobytes())
+  return _assemble(finished, params_parts, lr, lr_max, spec, config, plan,
+                   digest.hexdigest()[:16])

@@ -32,6 +32,7 @@ import numpy as np
 
 from permjax._src import kernels as kernels_lib
 from permjax._src import permutation as perm_lib
+from permjax._src.models import check_spec
 from permjax._src.models import MLPSpec
 
 KERNELS = ("ntk", "nngp")
@@ -173,6 +174,7 @@ def gp_predict(spec: MLPSpec, x_train, y_train, x_test, *, t=None,
     >>> round(float(pred.cov[0, 0]), 6)
     0.013235
   """
+  spec = check_spec(spec)
   _check_choice("backend", backend, BACKENDS)
   _check_choice("kernel", kernel, KERNELS)
   _check_time(t, learning_rate)
@@ -208,6 +210,7 @@ def posterior_mean(spec: MLPSpec, x_train, y_train, x_test, *,
     >>> np.round(posterior_mean(MLPSpec(width=1), train.x, train.y, x), 6)
     array([[-0.01464 ,  0.560632,  0.560632, -0.01464 , -0.01464 ]])
   """
+  spec = check_spec(spec)
   _check_choice("kernel", kernel, KERNELS)
   _check_training_kernel(spec, x_train, kernel)
   g_xx = getattr(kernels_lib.kernel_matrices(spec, x_train), kernel)
@@ -258,6 +261,7 @@ def symmetric_gp(k, n, *, spec: MLPSpec | None = None, kernel: str = "ntk",
     >>> [round(float(v), 6) for v in s]
     [0.28373, -0.040712, 0.012505]
   """
+  spec = check_spec(spec, none_ok=True)
   _check_choice("kernel", kernel, KERNELS)
   spec = MLPSpec(width=1) if spec is None else spec
   n = perm_lib.check_ns(n, k)

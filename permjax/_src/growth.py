@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from permjax._src import validation
 from permjax._src.checkpoint import Checkpoint
 
 #: Accuracies whose first ensemble size a curve reports by default.
@@ -122,7 +123,15 @@ def first_reaching(accuracy, target: float) -> int | None:
 
 
 def _members_of(members):
-  outputs = np.asarray(getattr(members, "outputs", members), np.float64)
+  try:
+    outputs = np.asarray(getattr(members, "outputs", members), np.float64)
+  except (TypeError, ValueError):
+    raise TypeError(f"a member source must return permjax.Members or an "
+                    f"array (members, n_test, out) of numbers, got "
+                    f"{type(members).__name__}") from None
+  if outputs.ndim != 3:
+    raise ValueError(f"a member source must return outputs of shape "
+                     f"(members, n_test, out), got {outputs.shape}")
   c = len(outputs)
   status = np.asarray(getattr(members, "status", ("unreported",) * c), "<U16")
   loss = np.asarray(getattr(members, "final_loss", np.full(c, np.nan)),
@@ -204,13 +213,6 @@ def check_unconverged(state: GrowthState, limit: float | None) -> None:
       f"longer or with a stable step (lr='auto'), or accept them explicitly")
 
 
-def _check_count(name, value, low=1):
-  if (isinstance(value, bool) or not isinstance(value, (int, np.integer))
-      or value < low):
-    raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-  return int(value)
-
-
 def _stop_at(accuracy: np.ndarray, stop_accuracy: float) -> int | None:
   """The N where the last readout first reached ``stop_accuracy``."""
   firsts = [first_reaching(row, stop_accuracy) for row in accuracy]
@@ -270,10 +272,36 @@ def grow(source: Callable, scorer, *, max_members: int, chunk: int,
     >>> curve.accuracy["fixed(0)"].tolist(), curve.reached["fixed(0)"]
     ([0.0, 1.0], True)
   """
-  if not 0.0 < stop_accuracy <= 1.0:
-    raise ValueError(f"stop_accuracy must be in (0, 1], got {stop_accuracy}")
-  chunk = _check_count("chunk", chunk)
-  max_members = _check_count("max_members", max_members)
+  stop_accuracy = validation.real("stop_accuracy", stop_accuracy, 0.0, 1.0,
+                                  low_open=True)
+  chunk = validation.integer("chunk", chunk, 1)
+  max_members = validation.integer("max_members", max_members, 1)
+  memory_budget = validation.integer("memory_budget", memory_budget, 1)
+  if max_unconverged is not None:
+    max_unconverged = validation.real("max_unconverged", max_unconverged,
+                                      0.0, 1.0)
+  if isinstance(targets, (str, bytes)) or not hasattr(targets, "__iter__"):
+    raise TypeError(f"targets must be accuracies in (0, 1], got {targets!r}")
+  targets = [validation.real("a target accuracy", t, 0.0, 1.0, low_open=True)
+             for t in targets]
+  if not callable(source):
+    raise TypeError(f"source must be callable ids -> member outputs (e.g. "
+                    f"permjax.gp_member_source(...)), got {source!r}")
+  for method in ("score", "details", "record_at", "follow", "rules",
+                 "shape"):
+    if not hasattr(scorer, method):
+      raise TypeError(f"scorer must be a permjax.InputScorer, "
+                      f"permjax.ProgramScorer or alike (it has no "
+                      f"{method!r}), got {type(scorer).__name__}")
+  if state is not None and not isinstance(state, GrowthState):
+    raise TypeError(f"state must be a permjax.GrowthState (e.g. from "
+                    f"GrowthCheckpoint.load()), got {type(state).__name__}")
+  if state is not None and (state.members < 0 or len(state.status)
+                            != state.members or np.shape(state.accuracy)[-1]
+                            != state.members):
+    raise ValueError(f"state is inconsistent: members={state.members}, "
+                     f"{len(state.status)} statuses, accuracy of shape "
+                     f"{np.shape(state.accuracy)}")
   info = getattr(source, "info", None)
   if isinstance(info, dict) and info.get("kernel"):
     scorer = scorer.follow(info["kernel"])
@@ -295,7 +323,8 @@ def grow(source: Callable, scorer, *, max_members: int, chunk: int,
       take = min(take, ahead[0] - state.members)
     ids = np.arange(state.members, state.members + take)
     outputs, status, loss = _members_of(source(ids))
-    if outputs.shape[1:] != tuple(scorer.shape) or len(outputs) != take:
+    if outputs.ndim != 3 or outputs.shape[1:] != tuple(scorer.shape) or len(
+        outputs) != take:
       raise ValueError(f"the member source returned outputs of shape "
                        f"{outputs.shape} for {take} members; the test set "
                        f"needs ({take}, {', '.join(map(str, scorer.shape))})")

@@ -27,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from permjax._src import permutation as perm_lib
+from permjax._src.models import check_spec
 from permjax._src.models import MLPSpec
 
 
@@ -144,6 +145,7 @@ def kernel_matrices(spec: MLPSpec, x1, x2=None) -> KernelPair:
     >>> [round(float(v), 7) for v in (kp.ntk[0, 0], kp.ntk[0, 1], kp.nngp[0, 0])]
     [0.25, 0.0397887, 0.125]
   """
+  spec = check_spec(spec)
   with jax.enable_x64(True):
     x1 = jnp.asarray(x1, jnp.float64)
     x2 = x1 if x2 is None else jnp.asarray(x2, jnp.float64)
@@ -207,6 +209,7 @@ def symmetric_kernel_values(spec: MLPSpec, k, n, *, normalize: bool = True
     >>> round(float(ntk.diag), 6), round(float(ntk.off), 7)
     (0.25, 0.0397887)
   """
+  spec = check_spec(spec)
   n = perm_lib.check_ns(n, k)
   k, n = np.broadcast_arrays(np.asarray(k, np.float64),
                              np.asarray(n, np.float64))

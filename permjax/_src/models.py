@@ -114,6 +114,24 @@ def layer_scales(parameterization: str, W_std: float, b_std: float | None,
   return 1.0, 1.0
 
 
+def check_spec(spec, *, none_ok: bool = False):
+  """``spec`` if it is an :class:`MLPSpec` (or None when ``none_ok``), else
+  one TypeError.
+
+  Example:
+    >>> check_spec("relu")
+    Traceback (most recent call last):
+    ...
+    TypeError: spec must be a permjax.MLPSpec (e.g. permjax.MLPSpec(width=1024)), got 'relu'
+  """
+  if spec is None and none_ok:
+    return None
+  if not isinstance(spec, MLPSpec):
+    raise TypeError(f"spec must be a permjax.MLPSpec (e.g. "
+                    f"permjax.MLPSpec(width=1024)), got {spec!r}")
+  return spec
+
+
 class DenseLayer(nn.Module):
   """A dense layer in NTK or standard parameterization.
 

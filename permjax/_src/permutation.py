@@ -22,6 +22,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from permjax._src import validation
+
 #: Default ceiling on the number of inputs a test set may enumerate.
 DEFAULT_MAX_INPUTS = 1 << 24
 #: Default number of inputs per chunk when enumerating.
@@ -164,6 +166,11 @@ def random_permutation(key: jax.Array, k: int) -> np.ndarray:
     [0, 1, 2, 3, 4]
   """
   k = check_k(k)
+  key = validation.prng_key("key", key)
+  validation.size(f"a random permutation of k={k:,} items", 8.0 * k,
+                  validation.MAX_ELEMENTS,
+                  "permutations that large do not fit a two-layer network's "
+                  "k x k training set anyway")
   return np.asarray(jax.random.permutation(key, k), dtype=np.int64)
 
 
@@ -227,6 +234,27 @@ def normalize_inputs(x) -> np.ndarray:
   return x / np.sqrt(x.sum(axis=-1, keepdims=True))
 
 
+def check_float_dtype(dtype) -> np.dtype:
+  """``dtype`` if it is a floating dtype (normalised inputs are fractions:
+  an integer dtype would truncate them to 0).
+
+  Example:
+    >>> check_float_dtype(np.int32)
+    Traceback (most recent call last):
+    ...
+    TypeError: dtype must be a floating dtype (float32 or float64), got int32
+  """
+  try:
+    dt = np.dtype(dtype)
+  except TypeError:
+    raise TypeError(f"dtype must be a floating dtype (float32 or float64), "
+                    f"got {dtype!r}") from None
+  if dt.kind != "f":
+    raise TypeError(f"dtype must be a floating dtype (float32 or float64), "
+                    f"got {dt}")
+  return dt
+
+
 def make_examples(perm, x_binary, *, normalize: bool = True,
                   dtype=np.float64) -> Examples:
   """Targets ``P x`` for binary inputs, optionally L2-normalising the inputs.
@@ -245,6 +273,7 @@ def make_examples(perm, x_binary, *, normalize: bool = True,
     >>> ex.y.tolist()
     [[1.0, 1.0], [1.0, 0.0]]
   """
+  dtype = check_float_dtype(dtype)
   x_binary = check_binary(x_binary)
   y = apply_permutation(perm, x_binary).astype(dtype)
   x = normalize_inputs(x_binary) if normalize else x_binary
@@ -291,9 +320,11 @@ def random_inputs(key: jax.Array, perm, n: int, num: int, *,
   perm = validate_permutation(perm)
   k = perm.shape[0]
   n = check_n(n, k)
-  if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 1:
-    raise ValueError(f"num (number of test inputs) must be an integer >= 1, "
-                     f"got {num!r}")
+  num = validation.integer("num (number of test inputs)", num, 1)
+  key = validation.prng_key("key", key)
+  validation.size(f"{num:,} random inputs of k={k}", 2.0 * num * k,
+                  validation.MAX_ELEMENTS,
+                  "draw them in chunks (several keys, fold_in(key, i))")
   # float32 whatever jax_enable_x64 says, so a key gives the same inputs
   # with x64 on and off.
   scores = jax.random.uniform(key, (int(num), k), jnp.float32)

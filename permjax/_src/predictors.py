@@ -28,6 +28,7 @@ from permjax._src import growth
 from permjax._src import sources
 from permjax._src import templates as tpl
 from permjax._src import training
+from permjax._src.models import check_spec
 from permjax._src.models import MLPSpec
 from permjax._src.permutation import Examples
 
@@ -57,7 +58,7 @@ class ExactMean:
       raise ValueError(f"kernel must be one of {gp_lib.KERNELS}, got "
                        f"{kernel!r}")
     self.kernel = kernel
-    self.spec = spec
+    self.spec = check_spec(spec, none_ok=True)
     self.members = math.inf
     self._cache = {}
 

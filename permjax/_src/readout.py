@@ -89,9 +89,16 @@ class Readout:
   fixed_zeros: tuple = ()
 
   def __post_init__(self):
-    if self.rule not in RULES:
+    if not isinstance(self.rule, str) or self.rule not in RULES:
       raise ValueError(f"readout rule must be one of {RULES}, got "
                        f"{self.rule!r}")
+    if self.rule == "zero":
+      if self.tau is None:
+        object.__setattr__(self, "tau", EPSILON)
+      elif self.tau != EPSILON:
+        raise ValueError(f"the zero rule's threshold is ε = {EPSILON:g} (for "
+                         f"exact zeros); for another threshold use "
+                         f"permjax.readout.fixed({self.tau!r})")
     if self.rule in ("zero", "fixed", "margin"):
       if not _is_number(self.tau):
         raise ValueError(f"readout threshold tau must be a finite number, "
@@ -229,7 +236,20 @@ class Readout:
       raise ValueError("the self_calibrated readout learns its thresholds "
                        "from an ensemble's outputs; it has no analytic "
                        "thresholds (use midpoint or optimal)")
-    shape = np.broadcast_shapes(np.shape(k), np.shape(n), np.shape(N))
+    for name, value, low in (("k", k, 1), ("n", n, 1), ("N", N, 1)):
+      arr = np.asarray(value)
+      if arr.dtype.kind not in "iuf" or np.any(np.isnan(arr)) or np.any(
+          arr < low):
+        raise ValueError(f"thresholds need {name} >= {low} (numbers), got "
+                         f"{value!r}")
+    try:
+      shape = np.broadcast_shapes(np.shape(k), np.shape(n), np.shape(N))
+    except ValueError:
+      raise ValueError(f"k, n and N do not broadcast: shapes {np.shape(k)}, "
+                       f"{np.shape(n)}, {np.shape(N)}") from None
+    if np.any(np.asarray(n) > np.asarray(k)):
+      raise ValueError(f"n (nonzeros) cannot exceed k (inputs), got n={n!r}, "
+                       f"k={k!r}")
     if self.rule == "zero":
       return np.zeros(shape)  # ε only separates float64's exact zeros
     if self.rule not in KERNEL_RULES:
@@ -319,13 +339,16 @@ def count_nonzeros(x) -> np.ndarray:
   n = nonzero.sum(axis=1)
   top = np.where(nonzero, x, -np.inf).max(axis=1)
   low = np.where(nonzero, x, np.inf).min(axis=1)
-  bad = (n == 0) | ~np.isclose(top, low, rtol=1e-6, atol=0)
+  with np.errstate(divide="ignore"):
+    unit = 1.0 / np.sqrt(n)
+  bad = ((n == 0) | ~np.isclose(top, unit, rtol=1e-6, atol=0)
+         | ~np.isclose(low, unit, rtol=1e-6, atol=0))
   if bad.any():
     rows = np.flatnonzero(bad)[:5].tolist()
     raise ValueError(f"a per-n readout reads n as the number of nonzeros of "
-                     f"a normalised 0/1 input; rows {rows} are zero or not "
-                     f"binary (their nonzeros differ), so n is not defined "
-                     f"there; use the zero or fixed rule")
+                     f"a normalised 0/1 input (each nonzero 1/sqrt(n)); rows "
+                     f"{rows} are zero, not binary or not normalised, so n is "
+                     f"not defined there; use the zero or fixed rule")
   return n
 
 

@@ -29,6 +29,8 @@ from permjax._src import ensemble_training
 from permjax._src import gp as gp_lib
 from permjax._src import hypercube
 from permjax._src import training
+from permjax._src import validation
+from permjax._src.models import check_spec
 from permjax._src.models import MLPSpec
 from permjax._src.permutation import Examples
 
@@ -113,6 +115,9 @@ def gp_member_source(spec: MLPSpec, kernel: str, train: Examples,
     >>> src(np.arange(4)).outputs.shape, src.info["sampler"]
     ((4, 7, 3), 'dense')
   """
+  spec = check_spec(spec)
+  key = validation.prng_key("key", key)
+  validation.choice("kernel", kernel, gp_lib.KERNELS)
   if sampler not in GP_SAMPLERS:
     raise ValueError(f"sampler must be one of {list(GP_SAMPLERS)}, got "
                      f"{sampler!r}")
@@ -144,9 +149,13 @@ def gp_member_source(spec: MLPSpec, kernel: str, train: Examples,
     draws = _symmetric_draws(devices, x_test.shape[1], layers,
                              _CovKey(cov_fn))
     args = (mean, rows)
+  mean_shape = (len(x_test), np.asarray(train.y).shape[1])
 
   def draw(ids):
-    ids = np.asarray(ids)
+    ids = check_member_ids(ids)
+    if not ids.size:
+      return Members(np.zeros((0,) + mean_shape), np.zeros(0, "<U16"),
+                     np.zeros(0))
     padded = devices_lib.pad_ids(ids, len(devices))
     with jax.enable_x64(True):
       out = draws(key, jnp.asarray(padded, jnp.int64),
@@ -155,6 +164,20 @@ def gp_member_source(spec: MLPSpec, kernel: str, train: Examples,
                    np.full(len(ids), "exact"), np.full(len(ids), np.nan))
   return MemberSource(draw, {"regime": "gp", "kernel": kernel,
                              "sampler": sampler, "dtype": "float64"})
+
+
+def check_member_ids(ids) -> np.ndarray:
+  """``ids`` as distinct int64 member ids in ``0..2^31-1`` (a 1-D array)."""
+  arr = np.asarray(ids)
+  if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
+    raise TypeError(f"member ids must be a 1-D array of integers, got "
+                    f"{ids!r}")
+  arr = arr.astype(np.int64)
+  if arr.size and (arr.min() < 0 or arr.max() > (1 << 31) - 1
+                   or len(np.unique(arr)) != arr.size):
+    raise ValueError(f"member ids must be distinct integers in 0..2^31-1, "
+                     f"got {ids!r}")
+  return arr
 
 
 def _training_rows(x_train: np.ndarray, x_test: np.ndarray) -> np.ndarray:
@@ -271,6 +294,11 @@ def network_member_source(spec: MLPSpec, train: Examples, x_test: np.ndarray,
     >>> members.outputs.shape, members.status.tolist(), src.info["trainer"]
     ((3, 7, 3), ['converged', 'converged', 'converged'], 'linearized/cholesky')
   """
+  spec = check_spec(spec)
+  key = validation.prng_key("key", key)
+  if not isinstance(config, training.TrainConfig):
+    raise TypeError(f"config must be a permjax.TrainConfig, got {config!r}")
+
   def draw(ids):
     res = ensemble_training.train_ensemble(spec, train, key, member_ids=ids,
                                    x_test=x_test, config=config,

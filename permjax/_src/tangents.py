@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from permjax._src.models import densify
+from permjax._src.models import check_spec
 from permjax._src.models import MLPSpec
 
 
@@ -101,6 +102,7 @@ def mlp_ntk(spec: MLPSpec, params, x1=None, x2=None, *,
     >>> bool(jnp.allclose(fast, slow, atol=1e-5))
     True
   """
+  spec = check_spec(spec)
   spec.check_params(params, in_dim)
   layers = params["params"]
   in_dim = layers["hidden_0"]["kernel"].shape[0] if in_dim is None else in_dim

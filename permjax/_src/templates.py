@@ -56,6 +56,15 @@ def check_bits(bits, name: str = "m (bits per operand)", low: int = 1) -> int:
   return int(bits)
 
 
+def check_program_size(what: str, templates: int, bits: int) -> None:
+  """Refuses a program whose template tables (``T × D`` booleans, three of
+  them) would not fit, before any template is built."""
+  from permjax._src import validation  # pylint: disable=import-outside-toplevel
+  validation.size(f"{what} ({templates:,} templates over {bits:,} state "
+                  f"bits)", 3.0 * templates * bits, validation.MAX_ELEMENTS,
+                  "use a smaller size")
+
+
 def bits_of(values, width: int) -> np.ndarray:
   """``(B, width)`` LSB-first bits of integers ``values`` ``(B,)``."""
   return (np.asarray(values, np.int64)[:, None] >> np.arange(width)) & 1
@@ -103,6 +112,30 @@ class Program:
   inputs: Callable | None = None
 
   def __post_init__(self):
+    if not isinstance(self.name, str):
+      raise TypeError(f"program name must be a string, got {self.name!r}")
+    if not isinstance(self.fields, (tuple, list)) or not all(
+        isinstance(f, (tuple, list)) and len(f) == 2 and isinstance(f[0], str)
+        for f in self.fields):
+      raise TypeError(f"{self.name}: fields must be ((name, width), ...), got "
+                      f"{self.fields!r}")
+    if not isinstance(self.templates, (tuple, list)) or not all(
+        isinstance(t, Template) for t in self.templates):
+      bad = next((t for t in self.templates if not isinstance(t, Template)),
+                 self.templates) if isinstance(
+                     self.templates, (tuple, list)) else self.templates
+      raise TypeError(f"{self.name}: templates must be permjax.Template "
+                      f"values, got {bad!r}")
+    for part in ("initial", "result", "truth", "inputs"):
+      fn = getattr(self, part)
+      if fn is not None and not callable(fn):
+        raise TypeError(f"{self.name}: {part} must be a function or None, "
+                        f"got {fn!r}")
+    if (isinstance(self.operand_bits, bool)
+        or not isinstance(self.operand_bits, (int, np.integer))
+        or self.operand_bits < 0):
+      raise ValueError(f"{self.name}: operand_bits must be an integer >= 0, "
+                       f"got {self.operand_bits!r}")
     names = [f for f, _ in self.fields]
     if len(set(names)) != len(names):
       raise ValueError(f"{self.name}: field names repeat: {names}")
@@ -278,8 +311,26 @@ class Program:
   # --- operands ---------------------------------------------------------------
 
   def check_operands(self, a, b) -> tuple[np.ndarray, np.ndarray]:
-    a = np.asarray(a, np.int64).reshape(-1)
-    b = np.asarray(b, np.int64).reshape(-1)
+    """``(a, b)`` as equal-length int64 vectors of ``operand_bits``-bit
+    numbers; one ValueError/TypeError naming what is wrong."""
+    out = []
+    for name, v in (("a", a), ("b", b)):
+      if v is None:
+        raise TypeError(f"{self.name}: operand {name} is None; give both "
+                        f"operand arrays, or neither (every pair)")
+      arr = np.asarray(v)
+      if arr.ndim > 1:
+        raise ValueError(f"{self.name}: operand {name} must be a scalar or a "
+                         f"1-D array of integers, got shape {arr.shape}")
+      if arr.size and arr.dtype.kind not in "iu":
+        raise TypeError(f"{self.name}: operand {name} must hold integers, "
+                        f"got dtype {arr.dtype}")
+      if self.operand_bits >= 63:
+        raise ValueError(f"{self.name}: {self.operand_bits}-bit operands do "
+                         f"not fit the int64 operand arrays (at most 62 "
+                         f"bits); build states from bits directly")
+      out.append(arr.astype(np.int64).reshape(-1))
+    a, b = out
     top = 1 << self.operand_bits
     bad = (a < 0) | (a >= top) | (b < 0) | (b >= top)
     if a.shape != b.shape or bad.any():
@@ -331,8 +382,16 @@ def run_or_rule(program: Program, states, steps: int | None = None
     >>> prog.results(traj[-1]).tolist()
     [11]
   """
-  steps = program.steps if steps is None else steps
-  out = [program.check_states(states)]
+  from permjax._src import validation  # pylint: disable=import-outside-toplevel
+  if not isinstance(program, Program):
+    raise TypeError(f"program must be a permjax.Program, got {program!r}")
+  steps = program.steps if steps is None else validation.integer(
+      "steps", steps, 0)
+  first = program.check_states(states)
+  validation.size(f"a trajectory of {steps:,} steps of {len(first):,} states",
+                  float(steps + 1) * first.size, validation.MAX_ELEMENTS,
+                  "run fewer steps or fewer states at a time")
+  out = [first]
   for _ in range(steps):
     out.append(program.step(out[-1]))
   return np.stack(out)

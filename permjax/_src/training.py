@@ -35,6 +35,8 @@ import jax.numpy as jnp
 import optax
 
 from permjax._src.tangents import mlp_ntk
+from permjax._src import validation
+from permjax._src.models import check_spec
 from permjax._src.models import MLPSpec
 
 TRAINERS = ("gd", "linearized")
@@ -91,41 +93,49 @@ class TrainConfig:
   cg_tol: float = 1e-6
 
   def __post_init__(self):
-    if self.trainer not in TRAINERS:
-      raise ValueError(f"trainer must be one of {TRAINERS}, got "
-                       f"{self.trainer!r}")
-    if self.loss not in LOSSES:
-      raise ValueError(f"loss must be one of {tuple(LOSSES)}, got "
-                       f"{self.loss!r}")
+    validation.choice("trainer", self.trainer, TRAINERS)
+    validation.choice("loss", self.loss, tuple(LOSSES))
     if isinstance(self.lr, str):
       if self.lr != "auto":
         raise ValueError(f"lr must be a positive number or 'auto', got "
                          f"{self.lr!r}")
-    elif not (math.isfinite(self.lr) and self.lr > 0):
-      raise ValueError(f"lr must be a positive number or 'auto', got "
-                       f"{self.lr!r}")
-    if not 0 < self.lr_fraction <= 1:
-      raise ValueError(f"lr_fraction must be in (0, 1], got "
-                       f"{self.lr_fraction!r}")
-    if self.max_lr_fraction is not None and not 0 < self.max_lr_fraction < 1:
-      raise ValueError(f"max_lr_fraction must be None or in (0, 1), got "
-                       f"{self.max_lr_fraction!r}")
+    else:
+      object.__setattr__(self, "lr", validation.real(
+          "lr (a positive number or 'auto')", self.lr, 0.0, low_open=True))
+    object.__setattr__(self, "lr_fraction", validation.real(
+        "lr_fraction", self.lr_fraction, 0.0, 1.0, low_open=True))
+    if self.max_lr_fraction is not None:
+      object.__setattr__(self, "max_lr_fraction", validation.real(
+          "max_lr_fraction (None or in (0, 1))", self.max_lr_fraction, 0.0,
+          1.0, low_open=True, high_open=True))
     for name in ("max_steps", "check_every"):
-      value = getattr(self, name)
-      if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    if not self.tol >= 0:
-      raise ValueError(f"tol must be >= 0, got {self.tol!r}")
-    if not self.divergence_factor > 1:
-      raise ValueError(f"divergence_factor must be > 1, got "
-                       f"{self.divergence_factor!r}")
-    if self.dtype not in DTYPES:
-      raise ValueError(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
-    if self.solver not in SOLVERS:
-      raise ValueError(f"solver must be one of {SOLVERS}, got "
-                       f"{self.solver!r}")
-    if not 0 < self.cg_tol < 1:
-      raise ValueError(f"cg_tol must be in (0, 1), got {self.cg_tol!r}")
+      object.__setattr__(self, name, validation.integer(
+          name, getattr(self, name), 1))
+    object.__setattr__(self, "tol", validation.real("tol", self.tol, 0.0))
+    object.__setattr__(self, "divergence_factor", validation.real(
+        "divergence_factor", self.divergence_factor, 1.0, low_open=True))
+    validation.choice("dtype", self.dtype, DTYPES)
+    validation.choice("solver", self.solver, SOLVERS)
+    object.__setattr__(self, "cg_tol", validation.real(
+        "cg_tol", self.cg_tol, 0.0, 1.0, low_open=True, high_open=True))
+
+  def unused_fields(self) -> dict:
+    """Fields this config has but its trainer ignores, with the reason (the
+    command line refuses setting them).
+
+    Example:
+      >>> sorted(TrainConfig(trainer="gd").unused_fields())
+      ['cg_tol', 'solver']
+    """
+    if self.trainer == "gd":
+      return {f: "the gd trainer has no linear solve"
+              for f in ("solver", "cg_tol")}
+    out = {f: "the linearized trainer takes no gradient steps"
+           for f in ("lr", "lr_fraction", "max_lr_fraction", "max_steps",
+                     "check_every", "divergence_factor")}
+    if self.solver == "cholesky":
+      out["cg_tol"] = "the cholesky solver is exact (no CG tolerance)"
+    return out
 
   def replace(self, **changes) -> "TrainConfig":
     return dataclasses.replace(self, **changes)
@@ -139,6 +149,8 @@ class TrainConfig:
       >>> round(TrainConfig(lr=1e-3, max_lr_fraction=0.9).step_size(2.4e-4), 9)
       0.000216
     """
+    lr_max = validation.real("lr_max (the largest stable step)", lr_max, 0.0,
+                             low_open=True)
     if self.lr == "auto":
       return self.lr_fraction * lr_max
     if self.max_lr_fraction is not None:
@@ -212,6 +224,7 @@ def max_stable_lr(spec: MLPSpec, params, x_train, y_train, loss: str,
     >>> bool(80 < lr < 95)   # 32 / λ_max with λ_max ≈ (a + 4b)/4 ≈ 0.37
     True
   """
+  spec = check_spec(spec)
   _check_loss(loss)
   n = in_dim if x_train is None else x_train.shape[0]
   if n * y_train.shape[-1] <= DENSE_NTK_LIMIT:
@@ -319,6 +332,7 @@ def fit_gd(spec: MLPSpec, params, x_train, y_train, lr, config: TrainConfig,
     >>> STATUS_NAMES[int(fit.status)], bool(fit.loss < 1e-10)
     ('converged', True)
   """
+  spec = check_spec(spec)
   spec.check_params(params, in_dim, y_train.shape[-1])
   dtype = config.jnp_dtype
   y_train = jnp.asarray(y_train, dtype)
@@ -558,6 +572,7 @@ def fit_linearized(spec: MLPSpec, params, x_train, y_train, in_dim: int,
     >>> bool(jnp.abs(fit.residual).max() < 1e-4), STATUS_NAMES[int(fit.status)]
     (True, 'converged')
   """
+  spec = check_spec(spec)
   spec.check_params(params, in_dim, y_train.shape[-1])
   model = _model(spec, y_train, dtype)
   y_train = jnp.asarray(y_train, dtype)
@@ -611,6 +626,7 @@ def linearized_outputs(spec: MLPSpec, params, delta, x, out_dim: int,
     >>> bool(jnp.allclose(out, jnp.eye(3)[::-1], atol=1e-4))
     True
   """
+  spec = check_spec(spec)
   spec.check_params(params, in_dim, out_dim)
   model = spec.flax_model(out_dim, dtype)
   f0, moved = jax.jvp(lambda p: model.apply(p, x, in_dim), (params,),

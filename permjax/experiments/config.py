@@ -229,7 +229,24 @@ def parse(argv: Sequence[str] | None, cls, presets, description: str,
   add_config_flags(parser, cls)
   args = parser.parse_args(argv)
   try:
-    config = resolve(presets, args.config, overrides_from_args(args, cls))
+    overrides = overrides_from_args(args, cls)
+    config = resolve(presets, args.config, overrides)
+    check_used(config, overrides)
+    if args.workdir is not None and not args.workdir.strip():
+      raise ValueError("--workdir is empty; give a folder path (or leave the "
+                       "flag out for the default)")
   except (ValueError, TypeError) as err:
     parser.exit(2, f"error: {err}\n")
   return config, args
+
+
+def check_used(config, overrides: dict[str, Any]) -> None:
+  """Raises if a field set on the command line has no effect under this
+  config (``config.unused_fields()`` names such fields and why)."""
+  unused = getattr(config, "unused_fields", lambda: {})()
+  aliases = getattr(type(config), "FLAG_ALIASES", {})
+  for name in overrides:
+    name = aliases.get(name, name)
+    if name in unused:
+      raise ValueError(f"--{name} has no effect here: {unused[name]}; leave "
+                       f"it out")

@@ -56,6 +56,10 @@ def prepare_workdir(workdir: str, config, *, overwrite: bool = False) -> dict:
   """
   make_folder(workdir)
   path = os.path.join(workdir, "config.json")
+  if not os.path.exists(path) and os.listdir(workdir):
+    raise ValueError(f"--workdir {workdir} is not empty and holds no permjax "
+                     f"run (no config.json); its files were left untouched: "
+                     f"use an empty or new folder")
   record = {"config": config_lib.to_record(config),
             **provenance.environment()}
   if os.path.exists(path):

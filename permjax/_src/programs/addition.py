@@ -12,6 +12,7 @@ import numpy as np
 
 from permjax._src.templates import bits_of
 from permjax._src.templates import check_bits
+from permjax._src.templates import check_program_size
 from permjax._src.templates import number_of
 from permjax._src.templates import Program
 from permjax._src.templates import Template
@@ -30,6 +31,7 @@ def addition_program(m: int) -> Program:
     (16, 12, 8, 1)
   """
   m = check_bits(m)
+  check_program_size(f"addition(m={m})", 4 * m, 3 * m)
   templates = []
   for i in range(m):
     templates += [

@@ -41,6 +41,7 @@ import numpy as np
 
 from permjax._src.templates import bits_of
 from permjax._src.templates import check_bits
+from permjax._src.templates import check_program_size
 from permjax._src.templates import Program
 from permjax._src.templates import Template
 
@@ -58,6 +59,7 @@ def comparison_program(m: int) -> Program:
     [2, 1, 0]
   """
   m = check_bits(m)
+  check_program_size(f"comparison(m={m})", 8 * m + 1, 5 * m + 1)
   below = lambda field, i: (((field, i - 1),) if i  # pylint: disable=unnecessary-lambda-assignment
                             else (("eq", 0),) if field == "scan"
                             else ((field, 0),))

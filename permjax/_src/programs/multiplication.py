@@ -13,6 +13,7 @@ import numpy as np
 
 from permjax._src.templates import bits_of
 from permjax._src.templates import check_bits
+from permjax._src.templates import check_program_size
 from permjax._src.templates import number_of
 from permjax._src.templates import Program
 from permjax._src.templates import Template
@@ -31,6 +32,7 @@ def multiplication_program(m: int, pad: int | None = None) -> Program:
     (42, 44, 37, 22, 3)
   """
   m = check_bits(m)
+  check_program_size(f"multiplication(m={m})", 20 * m + 2, 18 * m + 1)
   pad = m if pad is None else pad
   mm = 2 * m
   T = []  # pylint: disable=invalid-name

@@ -142,7 +142,10 @@ class SBNMachine:
     if mem.ndim != 2 or mem.shape[1] != self.words:
       raise ValueError(f"memory must be (batch, W={self.words}) words, got "
                        f"shape {mem.shape}")
-    if not np.issubdtype(mem.dtype, np.integer):
+    if not (np.issubdtype(mem.dtype, np.integer) or (
+        mem.dtype == object and all(isinstance(v, (int, np.integer))
+                                    and not isinstance(v, bool)
+                                    for v in mem.reshape(-1)))):
       raise ValueError(f"memory words must be integers, got {mem.dtype}")
     low, high = -(1 << (self.width - 1)), (1 << (self.width - 1)) - 1
     bad = np.argwhere((mem < low) | (mem > high))
@@ -151,6 +154,8 @@ class SBNMachine:
       raise ValueError(f"memory word M[{j}]={int(mem[r, j])} (input {r}) does "
                        f"not fit in w={self.width} bits two's complement "
                        f"({low}..{high})")
+    if self.width > 62:  # Python integers: no int64 overflow
+      return np.asarray(mem.astype(object) % (1 << self.width), object)
     return mem.astype(np.int64) % (1 << self.width)
 
 
@@ -161,7 +166,7 @@ def signed(values, width: int) -> np.ndarray:
     >>> signed([0, 7, 8, 15], 4).tolist()
     [0, 7, -8, -1]
   """
-  v = np.asarray(values, np.int64)
+  v = np.asarray(values, object if width > 62 else np.int64)
   return np.where(v >= 1 << (width - 1), v - (1 << width), v)
 
 
@@ -186,6 +191,10 @@ def interpret(machine: SBNMachine, memory, max_instructions: int):
   """
   mem = machine.check_words(memory).copy()
   _check_int("max_instructions", max_instructions, 1)
+  if max_instructions * max(1, len(mem)) > (1 << 32):
+    raise ValueError(f"max_instructions={max_instructions:,} over "
+                     f"{len(mem):,} memories is beyond what the interpreter "
+                     f"steps through; give a budget the programs need")
   top = 1 << machine.width
   pc = np.zeros(len(mem), np.int64)
   count = np.zeros(len(mem), np.int64)
@@ -194,8 +203,9 @@ def interpret(machine: SBNMachine, memory, max_instructions: int):
     live = pc < machine.halt
     if not live.any():
       break
+    at = pc.copy()  # one instruction per memory per round: the budget holds
     for l, (a, b, c) in enumerate(machine.code):
-      sel = rows[live & (pc == l)]
+      sel = rows[live & (at == l)]
       if not sel.size:
         continue
       r = (mem[sel, a] - mem[sel, b]) % top
@@ -315,12 +325,38 @@ def n_bound(machine: SBNMachine) -> int:
   return machine.words * machine.width + 2 * machine.width + 4
 
 
+#: Largest padding :func:`auto_pad` chooses by itself (``pad=`` overrides).
+MAX_AUTO_PAD = 1 << 16
+
+
 def auto_pad(machine: SBNMachine, T: int, c_max: int) -> int:  # pylint: disable=invalid-name
   """The smallest padding with ``γ_n + C_max β_n ≥ MIN_MARGIN`` at
-  ``n = n_bound`` (``k = T + pad``)."""
+  ``n = n_bound`` (``k = T + pad``).
+
+  Raises:
+    ValueError: no padding reaches the margin (padding only shrinks β_n; the
+      margin tends to ``γ_n`` of an infinite training set, below
+      :data:`MIN_MARGIN` once a state can match about 150 templates), or
+      reaching it would take more than :data:`MAX_AUTO_PAD` rows.
+  """
   n = n_bound(machine)
+  ceiling = float(tpl.correlation_margin(1e15, n, c_max))
+  if ceiling < MIN_MARGIN:
+    raise ValueError(
+        f"{machine.name} (W={machine.words}, w={machine.width}): no padding "
+        f"keeps the worst 1-bit's exact mean above {MIN_MARGIN} — a state can "
+        f"match up to {n} templates, and even an infinite training set leaves "
+        f"it at {ceiling:.4f}; use fewer or narrower words, or pass pad= and "
+        f"accept a smaller margin")
   pad, step = 0, 1
   while tpl.correlation_margin(T + pad, n, c_max) < MIN_MARGIN:
+    if pad > MAX_AUTO_PAD:
+      raise ValueError(
+          f"{machine.name} (W={machine.words}, w={machine.width}): keeping "
+          f"the worst 1-bit's exact mean above {MIN_MARGIN} needs more than "
+          f"{MAX_AUTO_PAD:,} padding rows (k > {T + MAX_AUTO_PAD:,}; a state "
+          f"can match {n} templates, a column has up to {c_max} writers); "
+          f"use fewer or narrower words, or pass pad= explicitly")
     pad += step
     step *= 2
   low = pad - step // 2 if step > 1 else 0
@@ -410,6 +446,17 @@ def run_or_rule_final(program: tpl.Program, a, b) -> np.ndarray:
 
 # --- programs -----------------------------------------------------------------
 
+def _check_enumeration(name: str, w: int, bits: int, what: str) -> None:
+  """Refuses a library program whose every input would exceed
+  :data:`permjax._src.templates.MAX_ENUMERATION`."""
+  if bits > tpl.MAX_ENUMERATION.bit_length() - 1:
+    raise ValueError(f"{name} with w={w} runs every one of its 2^{bits} "
+                     f"{what}, above the enumeration limit "
+                     f"{tpl.MAX_ENUMERATION:,}; use a smaller w, or build the "
+                     f"machine with sbn_program(..., inputs=) on sampled "
+                     f"memories")
+
+
 def instruction_program(w: int = 4) -> tpl.Program:
   """One instruction, ``SBN 0, 1, halt``, on every memory of 4 words of
   ``w`` bits (``2^{4w}`` inputs), followed by a marker ``SBN 3, 3, halt``
@@ -421,6 +468,7 @@ def instruction_program(w: int = 4) -> tpl.Program:
     (256,)
   """
   w = _check_int("w", w, 2)
+  _check_enumeration("sbn_instruction", w, 4 * w, "memories of 4 words")
   machine = SBNMachine(4, w, ((0, 1, 2), (3, 3, 2)), name="sbn_instruction")
   return sbn_program(machine, 2)
 
@@ -444,6 +492,7 @@ def loop_program(w: int = 4) -> tpl.Program:
     (32, 104)
   """
   w = _check_int("w", w, 2)
+  _check_enumeration("sbn_loop", w, 2 * w - 1, "inputs (n, y)")
   machine = SBNMachine(5, w, ((0, 3, 4), (2, 1, 2), (4, 4, 3), (4, 3, 0)),
                        name="sbn_loop")
   top = 1 << (w - 1)
@@ -472,6 +521,7 @@ def idioms_program(w: int = 4) -> tpl.Program:
     64
   """
   w = _check_int("w", w, 2)
+  _check_enumeration("sbn_idioms", w, 3 * w, "inputs (x, y, t)")
   machine = SBNMachine(4, w, ((2, 1, 1), (0, 2, 2), (2, 2, 3), (3, 3, 4),
                               (2, 0, 5), (3, 2, 6), (2, 2, 7)),
                        name="sbn_idioms")

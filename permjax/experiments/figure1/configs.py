@@ -125,8 +125,32 @@ class Config:
     for name in ("seeds", "num_test", "max_members", "chunk", "width"):
       if getattr(self, name) < 1:
         raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+    if self.seed_offset < 0:
+      raise ValueError(f"seed_offset must be >= 0, got {self.seed_offset}")
     if self.ntk_lr is not None:
       self.train.replace(lr=self.ntk_lr)  # validates it
+
+  def unused_fields(self) -> dict:
+    """Fields this config ignores, with the reason."""
+    out = {}
+    if self.test_set == "all":
+      out.update(nnz="test_set=all runs every input",
+                 num_test="test_set=all runs every input")
+    elif self.test_set == "n_ones":
+      out["num_test"] = "test_set=n_ones runs every input with nnz ones"
+    if set(self.regimes) == {"gp"}:
+      out.update({f: "the gp regime trains no network"
+                  for f in ("width", "ntk_lr", *config_lib.field_types(
+                      permjax.TrainConfig))})
+    else:
+      out.update(self.train.unused_fields())
+      if "ntk" not in self.regimes:
+        out["ntk_lr"] = "no ntk regime is run"
+    if "gp" not in self.regimes:
+      out.update(gp_kernel="no gp regime is run",
+                 gp_sampler="no gp regime is run",
+                 max_gp_inputs="no gp regime is run")
+    return out
 
   def train_config(self, regime: str) -> permjax.TrainConfig:
     """How the members of a finite regime are trained."""

@@ -126,6 +126,20 @@ class Config:
       raise ValueError(f"widths must list integers >= 1, got "
                        f"{list(self.widths)}")
 
+  def unused_fields(self) -> dict:
+    """Fields this config ignores, with the reason."""
+    out = {}
+    if set(self.regimes) == {"gp"}:
+      out.update({f: "the gp regime trains no network" for f in (
+          "widths", "max_members", *config_lib.field_types(
+              permjax.TrainConfig))})
+    else:
+      out.update(self.train.unused_fields())
+    if "gp" not in self.regimes:
+      out.update({f: "no gp regime is run" for f in (
+          "gp_kernel", "gp_max_members", "gp_max_states")})
+    return out
+
   @classmethod
   def upgrade_record(cls, record: dict) -> dict:
     """A config record of the layout before the program registry

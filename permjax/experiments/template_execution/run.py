@@ -61,7 +61,7 @@ def pairs_for(program: permjax.Program, limit: int):
     return a, b, test
   order = np.random.default_rng(len(a) + program.k).permutation(len(a))
   count = 1 << (len(a).bit_length() - 1)
-  while count >= 1:
+  while count > 1:
     count //= 2
     sub = order[:count]
     test = permjax.program_test_set(program, a[sub], b[sub])
