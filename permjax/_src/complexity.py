@@ -28,6 +28,7 @@ import numpy as np
 from scipy import special
 
 from permjax._src import readout as readout_lib
+from permjax._src import validation
 from permjax._src.gp import KERNELS, symmetric_gp
 from permjax._src.models import MLPSpec
 from permjax._src.permutation import check_k, check_ks, check_n, check_ns
@@ -38,11 +39,9 @@ MAX_ENSEMBLE = 1 << 60
 
 
 def check_target(target):
-  target = float(target)
-  if not 0.0 < target < 1.0:
-    raise ValueError(f"target (probability of exact rounding) must be in "
-                     f"(0, 1), got {target!r}")
-  return target
+  """``target`` as a probability in (0, 1)."""
+  return validation.real("target (probability of exact rounding)", target,
+                         0.0, 1.0, low_open=True, high_open=True)
 
 
 def _check_kernel(kernel):
@@ -434,6 +433,8 @@ def binding_n(k: int, N: int, *, kernel: str = "ntk",
   if isinstance(N, bool) or not isinstance(N, (int, np.integer)) or N < 1:
     raise ValueError(f"N (ensemble size) must be an integer >= 1, got {N!r}")
   groups = _AllInputs(check_ks([k]), spec, kernel, readout)
+  _check_signs(groups.stats, f"some n at k={k}", groups.tau.limit(),
+               groups.tau.readout, groups.n < groups.k)
   return int(groups.binding_n([N])[0])
 
 
@@ -532,8 +533,8 @@ def paper_figure_bound(k, *, delta: float = 1e-4, kernel: str = "ntk",
     >>> round(paper_figure_bound(10))
     6560
   """
-  if not 0.0 < delta < 1.0:
-    raise ValueError(f"delta must be in (0, 1), got {delta!r}")
+  delta = validation.real("delta", delta, 0.0, 1.0, low_open=True,
+                          high_open=True)
   _check_kernel(kernel)
   ks = check_ks(k)
   if ks.min() < 3:
@@ -580,6 +581,9 @@ def ensemble_size_enumerated(perm, *, target: float = 0.9,
   _check_kernel(kernel)
   if scope not in SCOPES:
     raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
+  if scope == "all" and n is not None:
+    raise ValueError(f"n={n!r} applies to scope='input' only; scope='all' "
+                     f"covers every n")
   perm = perm_lib.validate_permutation(perm)
   spec = MLPSpec(width=1) if spec is None else spec
   train = perm_lib.training_set(perm)

@@ -155,8 +155,9 @@ def host_member_ids(n_members: int, process_index: int | None = None,
   """
   index = jax.process_index() if process_index is None else process_index
   count = jax.process_count() if process_count is None else process_count
-  if not (isinstance(n_members, (int, np.integer)) and n_members >= 0):
-    raise ValueError(f"n_members must be an integer >= 0, got {n_members!r}")
+  n_members = validation.integer("n_members", n_members, 0)
+  index = validation.integer("process_index", index, 0)
+  count = validation.integer("process_count", count, 1)
   if not 0 <= index < count:
     raise ValueError(f"process_index must be in 0..process_count-1 = "
                      f"0..{count - 1}, got {index}")
@@ -232,6 +233,9 @@ def gather_across_processes(result: EnsembleResult) -> EnsembleResult:
     >>> gather_across_processes(res).member_ids.tolist()   # one process here
     [0, 1, 2]
   """
+  if not isinstance(result, EnsembleResult):
+    raise TypeError(f"gather_across_processes takes an EnsembleResult, got "
+                    f"{type(result).__name__}")
   if jax.process_count() == 1:
     return result
   from jax.experimental import multihost_utils  # pylint: disable=import-outside-toplevel
@@ -428,6 +432,9 @@ def _validate(train, x_test, n_members, member_ids, config):
       raise ValueError(f"n_members must be an integer >= 1, got "
                        f"{n_members!r}")
     ids = np.arange(int(n_members))
+  elif n_members is not None:
+    raise ValueError(f"give n_members (members 0..n-1) or member_ids, not "
+                     f"both (got n_members={n_members!r} and member_ids)")
   else:
     ids = np.asarray(member_ids)
     if ids.ndim != 1 or ids.size == 0 or ids.dtype.kind not in "iu" or (
@@ -451,6 +458,12 @@ def _plan(spec, config, x_train, y_train, x_test, n_ids, batch_per_device,
   nonzeros = int((x_test != 0).sum(axis=1).max()) if len(x_test) else 0
   xs = (models_lib.sparse_rows(x_test, dtype) if 4 * nonzeros <= in_dim
         else jnp.asarray(x_test, dtype))
+  if devices is not None:
+    if isinstance(devices, (str, bytes)) or not hasattr(devices, "__len__") \
+        or not len(devices) or not all(isinstance(d, jax.Device)
+                                       for d in devices):
+      raise ValueError(f"devices must be a non-empty list of jax devices "
+                       f"(e.g. jax.local_devices()), got {devices!r}")
   devices = tuple(devices or jax.local_devices())
   n_dev = len(devices)
   if batch_per_device is None:
@@ -462,13 +475,12 @@ def _plan(spec, config, x_train, y_train, x_test, n_ids, batch_per_device,
       # Members walked one by one come out the same in any batch, so never
       # pad a small request up to a big batch.
       batch_per_device = min(batch_per_device, -(-n_ids // n_dev))
-  if batch_per_device < 1:
-    raise ValueError(f"batch_per_device must be >= 1, got {batch_per_device}")
+  batch_per_device = validation.integer("batch_per_device", batch_per_device,
+                                        1)
   batch = batch_per_device * n_dev
   if chunk_size is None:
     chunk_size = max(batch, 64)
-  if chunk_size < 1:
-    raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+  chunk_size = validation.integer("chunk_size", chunk_size, 1)
   chunk_size = int(math.ceil(chunk_size / batch) * batch)
   return _Plan(in_dim, out_dim, _is_basis(x_train),
                jnp.asarray(x_train, dtype), jnp.asarray(y_train, dtype), xs,

@@ -32,6 +32,7 @@ import numpy as np
 
 from permjax._src import kernels as kernels_lib
 from permjax._src import permutation as perm_lib
+from permjax._src import validation
 from permjax._src.models import check_spec
 from permjax._src.models import MLPSpec
 
@@ -58,10 +59,7 @@ def _check_choice(name, value, allowed):
 
 def _check_time(t, learning_rate):
   if t is not None:
-    t_arr = np.asarray(t, dtype=np.float64)
-    if t_arr.ndim != 0 or not np.isfinite(t_arr) or t_arr < 0:
-      raise ValueError(f"t must be None (infinite time) or a finite scalar "
-                       f">= 0, got {t!r}")
+    validation.real("t", t, 0.0)
   try:
     value = float(learning_rate)
   except (TypeError, ValueError):
@@ -72,10 +70,10 @@ def _check_time(t, learning_rate):
 
 
 def _as_f64_2d(name, x, width=None):
-  arr = jnp.asarray(x, jnp.float64)
-  if arr.ndim != 2:
-    raise ValueError(f"{name} must be 2-D (num, features), got shape "
-                     f"{arr.shape}")
+  arr = jnp.asarray(validation.finite_array(name, x), jnp.float64)
+  if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
+    raise ValueError(f"{name} must be 2-D (num >= 1, features >= 1), got "
+                     f"shape {arr.shape}")
   if width is not None and arr.shape[1] != width:
     raise ValueError(f"{name} has {arr.shape[1]} columns, expected {width}")
   if not bool(jnp.all(jnp.isfinite(arr))):
@@ -212,6 +210,13 @@ def posterior_mean(spec: MLPSpec, x_train, y_train, x_test, *,
   """
   spec = check_spec(spec)
   _check_choice("kernel", kernel, KERNELS)
+  with jax.enable_x64(True):
+    x_train = np.asarray(_as_f64_2d("x_train", x_train))
+    y_train = np.asarray(_as_f64_2d("y_train", y_train))
+    x_test = np.asarray(_as_f64_2d("x_test", x_test, x_train.shape[1]))
+  if y_train.shape[0] != x_train.shape[0]:
+    raise ValueError(f"x_train has {x_train.shape[0]} rows but y_train has "
+                     f"{y_train.shape[0]}")
   _check_training_kernel(spec, x_train, kernel)
   g_xx = getattr(kernels_lib.kernel_matrices(spec, x_train), kernel)
   g_tx = getattr(kernels_lib.kernel_matrices(spec, x_test, x_train), kernel)

@@ -40,6 +40,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from permjax._src import validation
+
 #: Largest k whose cube structure (index tables of ``k 2^k`` ints) is built.
 MAX_K = 22
 
@@ -93,7 +95,12 @@ def cube(k: int) -> Cube:
 
 
 def _check_layers(k: int, layers) -> tuple[int, ...]:
-  layers = tuple(sorted({int(a) for a in layers}))
+  k = validation.integer("k (dimension)", k, 1, MAX_K)
+  if isinstance(layers, (str, bytes)) or not hasattr(layers, "__iter__"):
+    raise TypeError(f"layers must be a collection of layer sizes in "
+                    f"1..k={k}, got {layers!r}")
+  layers = tuple(sorted({validation.integer(f"layers (sizes in 1..{k})", a)
+                         for a in layers}))
   if not layers or layers[0] < 1 or layers[-1] > k:
     raise ValueError(f"layers must be a non-empty set of sizes in 1..k={k}, "
                      f"got {list(layers)}")
@@ -123,12 +130,15 @@ def isotypic_blocks(k: int, layers: Sequence[int],
     {0: [[1.0]], 1: [[1.0]]}
   """
   layers = _check_layers(k, layers)
+  if not callable(cov_fn):
+    raise TypeError(f"cov_fn must be a function (a, b, c) -> covariance, "
+                    f"got {cov_fn!r}")
   cache = {}
 
   def g(a, b, c):
     key = (a, b, c) if a <= b else (b, a, c)
     if key not in cache:
-      cache[key] = float(cov_fn(*key))
+      cache[key] = validation.real(f"cov_fn{key}", cov_fn(*key))
     return cache[key]
 
   blocks = {}
@@ -239,6 +249,14 @@ def symmetric_sampler(k: int, layers: Sequence[int],
     return f[up[i - 1]].sum(1)
 
   def transform(noise):
+    if not hasattr(noise, "keys") or set(noise) != set(noise_shapes):
+      raise ValueError(f"noise must map each block j in "
+                       f"{sorted(noise_shapes)} to an array, got keys "
+                       f"{sorted(noise) if hasattr(noise, 'keys') else noise!r}")
+    for j, shape in noise_shapes.items():
+      if tuple(np.shape(noise[j]))[:2] != shape:
+        raise ValueError(f"noise[{j}] must have shape {shape} + (out,), got "
+                         f"{np.shape(noise[j])}")
     carry, targets = None, ()
     out = {}
     for i in range(max(layers) + 1):

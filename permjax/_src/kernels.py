@@ -27,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from permjax._src import permutation as perm_lib
+from permjax._src import validation
 from permjax._src.models import check_spec
 from permjax._src.models import MLPSpec
 
@@ -37,6 +38,23 @@ class KernelPair(NamedTuple):
   ntk: jax.Array
 
 
+def _check_rho(rho, xp):
+  """``rho`` clipped to [-1, 1] (rounding pushes cosines just past it); a
+  concrete value further outside, or not a number, is refused. Traced
+  values (inside jit) are only clipped."""
+  if not all(hasattr(xp, name) for name in ("clip", "arccos", "pi")):
+    raise TypeError(f"xp must be an array module (numpy or jax.numpy), got "
+                    f"{xp!r}")
+  if not isinstance(rho, jax.core.Tracer):
+    arr = np.asarray(rho)
+    if arr.dtype.kind not in "biuf":
+      raise TypeError(f"rho (a correlation) must be numeric, got {rho!r}")
+    if np.any(np.isnan(arr)) or np.any(np.abs(arr) > 1.0 + 1e-6):
+      raise ValueError(f"rho (a correlation) must lie in [-1, 1], got "
+                       f"{rho!r}")
+  return xp.clip(rho, -1.0, 1.0)
+
+
 def kappa0(rho, xp=jnp):
   """Arc-cosine kernel of order 0: ``(π - arccos ρ) / (2π)`` = E[relu'(u) relu'(v)].
 
@@ -44,7 +62,7 @@ def kappa0(rho, xp=jnp):
     >>> float(kappa0(1.0)), float(kappa0(0.0))
     (0.5, 0.25)
   """
-  rho = xp.clip(rho, -1.0, 1.0)
+  rho = _check_rho(rho, xp)
   return (xp.pi - xp.arccos(rho)) / (2 * xp.pi)
 
 
@@ -58,7 +76,7 @@ def kappa1(rho, xp=jnp):
     >>> float(kappa1(1.0)), bool(np.isclose(kappa1(0.0), 1 / (2 * np.pi)))
     (0.5, True)
   """
-  rho = xp.clip(rho, -1.0, 1.0)
+  rho = _check_rho(rho, xp)
   return (xp.sqrt(xp.maximum(1.0 - rho**2, 0.0))
           + (xp.pi - xp.arccos(rho)) * rho) / (2 * xp.pi)
 
@@ -146,6 +164,12 @@ def kernel_matrices(spec: MLPSpec, x1, x2=None) -> KernelPair:
     [0.25, 0.0397887, 0.125]
   """
   spec = check_spec(spec)
+  x1 = validation.finite_array("x1", x1, ndim=2)
+  if x2 is not None:
+    x2 = validation.finite_array("x2", x2, ndim=2)
+    if x2.shape[1] != x1.shape[1]:
+      raise ValueError(f"x1 and x2 must have the same number of features, "
+                       f"got {x1.shape} and {x2.shape}")
   with jax.enable_x64(True):
     x1 = jnp.asarray(x1, jnp.float64)
     x2 = x1 if x2 is None else jnp.asarray(x2, jnp.float64)
@@ -210,6 +234,7 @@ def symmetric_kernel_values(spec: MLPSpec, k, n, *, normalize: bool = True
     (0.25, 0.0397887)
   """
   spec = check_spec(spec)
+  normalize = validation.flag("normalize", normalize)
   n = perm_lib.check_ns(n, k)
   k, n = np.broadcast_arrays(np.asarray(k, np.float64),
                              np.asarray(n, np.float64))

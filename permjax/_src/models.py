@@ -73,6 +73,11 @@ def sparse_rows(x, dtype=jnp.float32) -> SparseRows:
   if x.ndim != 2 or x.shape[0] == 0:
     raise ValueError(f"sparse_rows needs a (batch >= 1, d) array, got shape "
                      f"{x.shape}")
+  try:
+    if not jnp.issubdtype(jnp.dtype(dtype), jnp.floating):
+      raise TypeError
+  except TypeError:
+    raise TypeError(f"dtype must be a floating dtype, got {dtype!r}") from None
   nonzero = x != 0
   width = max(1, int(nonzero.sum(axis=1).max()))
   order = np.argsort(~nonzero, axis=1, kind="stable")[:, :width]
@@ -112,6 +117,13 @@ def layer_scales(parameterization: str, W_std: float, b_std: float | None,
   if parameterization == "ntk":
     return W_std / math.sqrt(fan_in), (b_std or 0.0)
   return 1.0, 1.0
+
+
+def _dim(name: str, value) -> int:
+  if (isinstance(value, (bool, np.bool_)) or not isinstance(
+      value, (int, np.integer)) or value < 1):
+    raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+  return int(value)
 
 
 def check_spec(spec, *, none_ok: bool = False):
@@ -344,13 +356,18 @@ class MLPSpec:
     if not isinstance(layers, dict) or sorted(layers) != sorted(names):
       found = sorted(layers) if isinstance(layers, dict) else type(params)
       raise ValueError(f"{where}: layers {found}, the spec has {names}")
+    for name in names:
+      if not hasattr(layers[name], "keys") or "kernel" not in layers[name]:
+        raise ValueError(f"{where}: {name} has no kernel (weights)")
     in_dim = layers["hidden_0"]["kernel"].shape[0] if in_dim is None else in_dim
     out_dim = (layers["readout"]["kernel"].shape[1] if out_dim is None
                else out_dim)
     widths = [in_dim] + [self.width] * self.depth + [out_dim]
     for name, fan_in, fan_out in zip(names, widths[:-1], widths[1:]):
       layer = layers[name]
-      shape = tuple(layer["kernel"].shape)
+      if not hasattr(layer, "keys") or "kernel" not in layer:
+        raise ValueError(f"{where}: {name} has no kernel (weights)")
+      shape = tuple(np.shape(layer["kernel"]))
       if shape != (fan_in, fan_out):
         raise ValueError(f"{where}: {name}/kernel has shape {shape}, the spec "
                          f"needs {(fan_in, fan_out)}")
@@ -370,6 +387,7 @@ class MLPSpec:
       >>> sorted(p["params"])
       ['hidden_0', 'readout']
     """
+    in_dim = _dim("in_dim", in_dim)
     model = self.flax_model(out_dim, param_dtype)
     variables = model.init(key, jnp.zeros((1, in_dim), param_dtype),
                            mutable=["params"])
@@ -386,7 +404,7 @@ class MLPSpec:
       an ``MLP`` module; ``model.init(key, x)`` and ``model.apply(params, x)``
       map ``(batch, k)`` inputs to ``(batch, out_dim)`` outputs.
     """
-    return MLP(self, int(out_dim), param_dtype)
+    return MLP(self, _dim("out_dim", out_dim), param_dtype)
 
   def nt_triple(self, out_dim: int) -> NTTriple:
     """neural-tangents' ``(init_fn, apply_fn, kernel_fn)`` for this spec."""
@@ -397,6 +415,7 @@ class MLPSpec:
     for _ in range(self.depth):
       layers += [stax.Dense(self.width, W_std=self.W_std, b_std=self.b_std,
                             parameterization=self.parameterization), act()]
-    layers.append(stax.Dense(int(out_dim), W_std=self.W_std, b_std=self.b_std,
+    layers.append(stax.Dense(_dim("out_dim", out_dim), W_std=self.W_std,
+                             b_std=self.b_std,
                              parameterization=self.parameterization))
     return NTTriple(*stax.serial(*layers))

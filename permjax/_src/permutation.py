@@ -92,7 +92,11 @@ def check_ns(n, k) -> np.ndarray:
       and not np.all(np.isfinite(arr) & (arr == np.round(arr)))):
     raise TypeError(f"n (number of ones) must be an integer or an array of "
                     f"integers, got {n!r}")
-  arr, k = np.broadcast_arrays(arr.astype(np.int64), k)
+  try:
+    arr, k = np.broadcast_arrays(arr.astype(np.int64), k)
+  except ValueError:
+    raise ValueError(f"n and k do not broadcast together: n of shape "
+                     f"{arr.shape}, k of shape {k.shape}") from None
   bad = (arr < 1) | (arr > k)
   if bad.any():
     pairs = sorted({(int(a), int(b)) for a, b in zip(arr[bad], k[bad])})[:5]
@@ -198,10 +202,10 @@ def apply_permutation(perm, x) -> np.ndarray:
            [1., 0., 1.]])
   """
   perm = validate_permutation(perm)
-  x = np.asarray(x)
-  if x.shape[-1] != perm.shape[0]:
-    raise ValueError(f"inputs have {x.shape[-1]} features, the permutation "
-                     f"has k={perm.shape[0]}")
+  x = validation.finite_array("x (inputs)", x)
+  if x.ndim < 1 or x.shape[-1] != perm.shape[0]:
+    raise ValueError(f"x (inputs) must be (..., k={perm.shape[0]}), got "
+                     f"shape {x.shape}")
   inverse = np.argsort(perm)
   return x[..., inverse]
 
@@ -274,6 +278,7 @@ def make_examples(perm, x_binary, *, normalize: bool = True,
     [[1.0, 1.0], [1.0, 0.0]]
   """
   dtype = check_float_dtype(dtype)
+  normalize = validation.flag("normalize", normalize)
   x_binary = check_binary(x_binary)
   y = apply_permutation(perm, x_binary).astype(dtype)
   x = normalize_inputs(x_binary) if normalize else x_binary
@@ -348,6 +353,7 @@ def count_inputs(k: int, n: int | None = None) -> int:
 
 
 def _refuse_if_too_many(count: int, max_inputs: int, what: str) -> None:
+  max_inputs = validation.integer("max_inputs", max_inputs, 1)
   if count > max_inputs:
     raise ValueError(f"{what} has {count:,} inputs, more than max_inputs="
                      f"{max_inputs:,}; raise max_inputs or draw a random "
@@ -378,8 +384,15 @@ def iter_inputs_with_n_ones(perm, n: int, *, normalize: bool = True,
   k = perm.shape[0]
   n = check_n(n, k)
   chunk_size = _check_chunk_size(chunk_size)
+  normalize = validation.flag("normalize", normalize)
+  dtype = check_float_dtype(dtype)
   _refuse_if_too_many(math.comb(k, n), max_inputs,
                       f"the set of inputs with n={n} ones at k={k}")
+  return _n_ones_chunks(perm, n, chunk_size, normalize, dtype)
+
+
+def _n_ones_chunks(perm, n, chunk_size, normalize, dtype):
+  k = perm.shape[0]
   combos = itertools.combinations(range(k), n)
   while True:
     block = np.fromiter(itertools.chain.from_iterable(
@@ -409,9 +422,17 @@ def iter_all_inputs(perm, *, normalize: bool = True,
   perm = validate_permutation(perm)
   k = perm.shape[0]
   chunk_size = _check_chunk_size(chunk_size)
+  normalize = validation.flag("normalize", normalize)
+  dtype = check_float_dtype(dtype)
   total = (1 << k) - 1
   _refuse_if_too_many(total, max_inputs,
                       f"the set of all nonzero inputs at k={k}")
+  return _all_chunks(perm, chunk_size, normalize, dtype)
+
+
+def _all_chunks(perm, chunk_size, normalize, dtype):
+  k = perm.shape[0]
+  total = (1 << k) - 1
   bits = np.arange(k, dtype=np.int64)
   for start in range(1, total + 1, chunk_size):
     ids = np.arange(start, min(start + chunk_size, total + 1), dtype=np.int64)

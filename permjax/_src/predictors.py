@@ -28,6 +28,7 @@ from permjax._src import growth
 from permjax._src import sources
 from permjax._src import templates as tpl
 from permjax._src import training
+from permjax._src import validation
 from permjax._src.models import check_spec
 from permjax._src.models import MLPSpec
 from permjax._src.permutation import Examples
@@ -39,6 +40,38 @@ def check_program(program) -> tpl.Program:
     raise TypeError(f"program must be a permjax.Program (e.g. "
                     f"permjax.program('addition', 4)), got {program!r}")
   return program
+
+
+def check_encodings(program: tpl.Program, x) -> np.ndarray:
+  """``x`` if it is a batch of ``program``'s encodings: ``(B, k)``, each row
+  the indicator of some templates over √n (or zero), padding columns 0.
+
+  Example:
+    >>> from permjax._src.programs import addition
+    >>> prog = addition.addition_program(2)
+    >>> check_encodings(prog, np.full((1, 8), 0.5))
+    Traceback (most recent call last):
+    ...
+    ValueError: addition(m=2): encoding rows [0] are not a normalised template indicator (each nonzero 1/sqrt(n), padding columns 0)
+  """
+  x = np.asarray(x)
+  if x.ndim != 2 or x.shape[1] != program.k:
+    raise ValueError(f"{program.name}: encodings must be (batch, k="
+                     f"{program.k}), got shape {x.shape}")
+  x = validation.finite_array(f"{program.name}: encodings", x)
+  nonzero = x != 0
+  n = nonzero.sum(axis=1)
+  with np.errstate(divide="ignore"):
+    unit = np.where(n > 0, 1.0 / np.sqrt(np.maximum(n, 1)), 0.0)
+  bad = (np.any(nonzero[:, program.T:], axis=1)
+         | np.any(nonzero & ~np.isclose(x, unit[:, None], rtol=1e-6, atol=0),
+                  axis=1))
+  if bad.any():
+    raise ValueError(f"{program.name}: encoding rows "
+                     f"{np.flatnonzero(bad)[:5].tolist()} are not a "
+                     f"normalised template indicator (each nonzero "
+                     f"1/sqrt(n), padding columns 0)")
+  return x
 
 
 class ExactMean:
@@ -68,7 +101,9 @@ class ExactMean:
     values, inverse = np.unique(n, return_inverse=True)
     table = np.zeros((3, len(values)))
     for i, v in enumerate(values.tolist()):
-      if v > 0:
+      if v == 1 and k == 1:  # the one training point of a 1-template program
+        table[:, i] = (1.0, 0.0, 0.0)
+      elif v > 0:
         if (k, v) not in self._cache:
           s = gp_lib.symmetric_gp(k, v, spec=self.spec, kernel=self.kernel)
           self._cache[(k, v)] = (float(s.alpha), float(s.beta),
@@ -78,10 +113,7 @@ class ExactMean:
 
   def __call__(self, program: tpl.Program, x) -> np.ndarray:
     program = check_program(program)
-    x = np.asarray(x)
-    if x.ndim != 2 or x.shape[1] != program.k:
-      raise ValueError(f"{program.name}: encodings must be (batch, k="
-                       f"{program.k}), got shape {x.shape}")
+    x = check_encodings(program, x)
     matched = x[:, :program.T] > 0
     n = matched.sum(1)
     c1 = program.writes_of(matched)

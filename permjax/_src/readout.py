@@ -45,6 +45,7 @@ import numpy as np
 from scipy import special
 
 from permjax._src import gp as gp_lib
+from permjax._src import validation
 from permjax._src.models import MLPSpec
 
 #: The tiny positive threshold of the zero rule (docs/theory/readout.md §2).
@@ -152,12 +153,13 @@ class Readout:
     """Raises if this readout cannot predict members that follow ``kernel``
     (and ``spec``): the optimal threshold maximises P(exact) under the very
     GP the members follow, so it must be that one."""
-    if self.rule == "optimal" and (self.kernel != kernel
-                                   or self.spec != spec):
+    if self.rule == "optimal" and (self.kernel != kernel or _gp_of(
+        self.spec, kernel) != _gp_of(spec, kernel)):
       raise ValueError(
           f"the optimal readout maximises P(exact) under the GP the members "
-          f"follow; give it the same kernel and spec (readout kernel "
-          f"{self.kernel}, members {kernel})")
+          f"follow; give it the same kernel and spec (readout: kernel "
+          f"{self.kernel}, spec {self.spec!r}; members: kernel {kernel}, "
+          f"spec {spec!r})")
 
   @property
   def per_n(self) -> bool:
@@ -323,6 +325,16 @@ class Readout:
     return average > self.thresholds(k, n[:, None], N)
 
 
+def _gp_of(spec, kernel):
+  """What of a spec decides its infinite-width GP (None: the default
+  spec); the width only matters to the standard-parameterization NTK."""
+  spec = MLPSpec(width=1) if spec is None else spec
+  width = spec.width if (kernel == "ntk" and
+                         spec.parameterization == "standard") else None
+  return (spec.depth, spec.activation, spec.W_std, spec.b_std,
+          spec.parameterization, width)
+
+
 def count_nonzeros(x) -> np.ndarray:
   """``n`` per row of ``x``; raises unless every row is a normalised
   indicator (all its nonzeros equal, at least one).
@@ -370,12 +382,29 @@ def optimal_threshold(k, n, N, stats) -> np.ndarray:
   less than risking n 1-bits). ``n = k`` (no zero bit): the optimum is
   τ → −∞; β is returned. ``σ = 0`` or ``N = inf``: the midpoint.
   """
-  k = np.asarray(k, np.float64)
-  n = np.asarray(n, np.float64)
+  k = validation.finite_array("k", k)
+  n = validation.finite_array("n", n)
   N = np.asarray(N, np.float64)
-  alpha, beta, sigma2 = (np.asarray(v, np.float64) for v in stats)
-  k, n, N, alpha, beta, sigma2 = np.broadcast_arrays(k, n, N, alpha, beta,
-                                                     sigma2)
+  if np.any(np.isnan(N)) or np.any(N < 1):
+    raise ValueError(f"N (ensemble size) must be >= 1 (or inf), got {N!r}")
+  if np.any(n < 1) or np.any(n > k):
+    raise ValueError(f"n (ones of the input) must be in 1..k, got n={n!r}, "
+                     f"k={k!r}")
+  if isinstance(stats, (str, bytes)) or not hasattr(stats, "__len__") or (
+      len(stats) != 3):
+    raise TypeError(f"stats must be (alpha, beta, sigma2), e.g. "
+                    f"permjax.symmetric_gp(k, n), got {stats!r}")
+  alpha, beta, sigma2 = (validation.finite_array(name, v) for name, v in
+                         zip(("alpha", "beta", "sigma2"), stats))
+  if np.any(alpha <= beta) or np.any(sigma2 < 0):
+    raise ValueError("stats must have alpha > beta (the 1-bit mean above "
+                     "the 0-bit mean) and sigma2 >= 0")
+  try:
+    k, n, N, alpha, beta, sigma2 = np.broadcast_arrays(k, n, N, alpha, beta,
+                                                       sigma2)
+  except ValueError:
+    raise ValueError("k, n, N and the stats do not broadcast together"
+                     ) from None
   s = np.sqrt(np.maximum(sigma2, 0.0) / N)
   safe = np.where(s > 0, s, 1.0)
   lo, hi = beta - 60.0 * safe, alpha + 60.0 * safe
@@ -404,7 +433,14 @@ def self_calibrated_thresholds(average, n) -> np.ndarray:
   n-group holds both 1-bits and 0-bits (true for the permutation task for
   ``n < k``). Returns thresholds broadcastable to ``average``.
   """
-  average = np.asarray(average, np.float64)
+  average = validation.finite_array("average", average)
+  if average.ndim < 2:
+    raise ValueError(f"average must be (..., n_inputs, out), got shape "
+                     f"{average.shape}")
+  n = np.asarray(n)
+  if n.ndim != 1 or n.dtype.kind not in "iu" or len(n) != average.shape[-2]:
+    raise ValueError(f"n must hold one integer per input row "
+                     f"({average.shape[-2]}), got {n!r}")
   tau = np.zeros(average.shape[:-1] + (1,))
   for value in np.unique(n):
     rows = n == value

@@ -33,12 +33,17 @@ from typing import NamedTuple
 import numpy as np
 
 from permjax._src import readout as readout_lib
+from permjax._src import validation
 
 
 def readouts_by_name(readouts) -> dict:
   """``{name: Readout}`` from one readout, a sequence or a dict (kept)."""
   if isinstance(readouts, readout_lib.Readout):
     readouts = {readouts.name: readouts}
+  elif isinstance(readouts, (str, bytes)):
+    raise TypeError(f"readouts must be Readout values, not the name "
+                    f"{readouts!r}: build them with "
+                    f"permjax.readout.from_name({readouts!r}, ...)")
   elif not isinstance(readouts, dict):
     try:
       readouts = list(readouts)
@@ -82,13 +87,30 @@ def unique_inputs(examples, pad_to: int | None = None) -> TestSet:
     >>> unique_inputs(ex, pad_to=3).weight.tolist()
     [1.0, 2.0, 0.0]
   """
+  if not (hasattr(examples, "x") and hasattr(examples, "y")):
+    raise TypeError(f"examples must be permjax.Examples (x, y), got "
+                    f"{type(examples).__name__}")
   x = np.asarray(examples.x)
   y = np.asarray(examples.y)
-  ux, index, counts = np.unique(x, axis=0, return_index=True,
-                                return_counts=True)
+  if x.ndim != 2 or y.ndim != 2 or len(x) != len(y):
+    raise ValueError(f"examples must hold x (n, k) and y (n, out) with the "
+                     f"same rows, got x {x.shape} and y {y.shape}")
+  if not len(x):
+    raise ValueError("examples are empty: a test set needs at least one "
+                     "input")
+  ux, index, inverse, counts = np.unique(x, axis=0, return_index=True,
+                                         return_inverse=True,
+                                         return_counts=True)
   uy = y[index]
+  clash = np.flatnonzero(np.any(y != uy[inverse.reshape(-1)], axis=1))
+  if clash.size:
+    raise ValueError(f"examples give one input two targets (rows "
+                     f"{int(index[inverse.reshape(-1)[clash[0]]])} and "
+                     f"{int(clash[0])}); a test set needs one target per "
+                     f"input")
   weight = counts.astype(np.float64)
   if pad_to is not None:
+    pad_to = validation.integer("pad_to", pad_to, 1)
     if pad_to < len(ux):
       raise ValueError(f"pad_to={pad_to} is below the {len(ux)} distinct "
                        f"inputs")

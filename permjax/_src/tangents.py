@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from permjax._src.models import densify
 from permjax._src.models import check_spec
 from permjax._src.models import MLPSpec
+from permjax._src.models import SparseRows
 
 
 def empirical_ntk(apply_fn, params, x1, x2=None) -> jax.Array:
@@ -39,6 +41,22 @@ def empirical_ntk(apply_fn, params, x1, x2=None) -> jax.Array:
     >>> empirical_ntk(model.apply, params, jnp.eye(3)).shape
     (3, 3, 2, 2)
   """
+  if not callable(apply_fn):
+    raise TypeError(f"apply_fn must be a function (params, x) -> outputs, "
+                    f"e.g. a Flax model.apply, got {apply_fn!r}")
+  for name, x in (("x1", x1), ("x2", x2)):
+    if x is not None and len(np.shape(x)) != 2:
+      raise ValueError(f"{name} must be (n, d), got shape {np.shape(x)}")
+  if x2 is not None and np.shape(x2)[1] != np.shape(x1)[1]:
+    raise ValueError(f"x1 and x2 must have the same d, got {np.shape(x1)} "
+                     f"and {np.shape(x2)}")
+  layers = params.get("params", params) if hasattr(params, "get") else {}
+  hidden = layers.get("hidden_0") if hasattr(layers, "get") else None
+  if hidden is not None and "kernel" in hidden and np.shape(
+      hidden["kernel"])[0] != np.shape(x1)[1]:
+    raise ValueError(f"x1 has d={np.shape(x1)[1]} features; the parameters "
+                     f"take {np.shape(hidden['kernel'])[0]}")
+
   def jac(x):
     tree = jax.jacrev(apply_fn)(params, x)   # leaves: (n, out, *param_shape)
     leaves = jax.tree_util.tree_leaves(tree)
@@ -106,6 +124,11 @@ def mlp_ntk(spec: MLPSpec, params, x1=None, x2=None, *,
   spec.check_params(params, in_dim)
   layers = params["params"]
   in_dim = layers["hidden_0"]["kernel"].shape[0] if in_dim is None else in_dim
+  for name, x in (("x1", x1), ("x2", x2)):
+    if x is not None and not isinstance(x, SparseRows) and (
+        len(np.shape(x)) != 2 or np.shape(x)[1] != in_dim):
+      raise ValueError(f"{name} must be (n, in_dim={in_dim}), got shape "
+                       f"{np.shape(x)}")
   out_dim = layers["readout"]["kernel"].shape[1]
   dtype = layers["readout"]["kernel"].dtype
   model = spec.flax_model(out_dim, dtype)

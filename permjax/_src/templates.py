@@ -56,6 +56,11 @@ def check_bits(bits, name: str = "m (bits per operand)", low: int = 1) -> int:
   return int(bits)
 
 
+def _integer(name, value, low):
+  from permjax._src import validation  # pylint: disable=import-outside-toplevel
+  return validation.integer(name, value, low)
+
+
 def check_program_size(what: str, templates: int, bits: int) -> None:
   """Refuses a program whose template tables (``T × D`` booleans, three of
   them) would not fit, before any template is built."""
@@ -155,6 +160,12 @@ class Program:
     zeros = np.zeros_like(ones)
     writes = np.zeros_like(ones)
     for t, tpl in enumerate(self.templates):
+      for label, part in (("ones", tpl.ones), ("zeros", tpl.zeros),
+                          ("writes", tpl.writes)):
+        if not isinstance(part, (tuple, list)) or not all(
+            isinstance(e, (tuple, list)) and len(e) == 2 for e in part):
+          raise TypeError(f"{self.name}: template {tpl.name!r}: {label} must "
+                          f"be ((field, bit), ...), got {part!r}")
       for part, table in ((tpl.ones, ones), (tpl.zeros, zeros),
                           (tpl.writes, writes)):
         for field, bit in part:
@@ -236,7 +247,11 @@ class Program:
   def field(self, states, name: str) -> np.ndarray:
     """The bits of field ``name`` of ``states`` (``(..., D)``), LSB first."""
     start = self.index(name, 0)
-    return np.asarray(states)[..., start:start + self._widths[name]]
+    states = np.asarray(states)
+    if states.ndim < 1 or states.shape[-1] != self.D:
+      raise ValueError(f"{self.name}: states must be (..., D={self.D}), got "
+                       f"shape {states.shape}")
+    return states[..., start:start + self._widths[name]]
 
   def value(self, states, name: str) -> np.ndarray:
     """Field ``name`` read as unsigned integers (``(...,)`` int64)."""
@@ -280,10 +295,22 @@ class Program:
     s = states.astype(np.float32)
     return (s @ self._ones_f == self._need) & (s @ self._zeros_f == 0)
 
+  def _check_matches(self, matches) -> np.ndarray:
+    m = np.asarray(matches)
+    if m.ndim != 2 or m.shape[1] != self.T:
+      raise ValueError(f"{self.name}: matches must be (batch, T={self.T}), "
+                       f"got shape {m.shape}")
+    if m.dtype != bool:
+      if m.dtype.kind not in "biuf" or not np.isin(m, (0, 1)).all():
+        raise ValueError(f"{self.name}: matches must be 0/1 (which templates "
+                         f"a state matches)")
+      m = m.astype(bool)
+    return m
+
   def writes_of(self, matches) -> np.ndarray:
     """``c1``: per output bit, how many of the matched templates write it,
     ``(B, D)`` (float32 counts)."""
-    return np.asarray(matches, np.float32) @ self._writes_f
+    return self._check_matches(matches).astype(np.float32) @ self._writes_f
 
   def encode(self, states) -> np.ndarray:
     """The network input: match indicators / √n, zero-padded to ``k``,
@@ -302,7 +329,7 @@ class Program:
 
   def encode_matches(self, matches) -> np.ndarray:
     """:meth:`encode` from precomputed :meth:`matches`."""
-    m = np.asarray(matches, bool)
+    m = self._check_matches(matches)
     n = m.sum(1, keepdims=True)
     x = np.zeros((m.shape[0], self.k))
     x[:, :self.T] = m / np.sqrt(np.maximum(n, 1))
@@ -343,21 +370,36 @@ class Program:
   def initial_states(self, a, b) -> np.ndarray:
     """``(B, D)`` initial states of operand pairs ``(a, b)``."""
     a, b = self.check_operands(a, b)
-    return np.asarray(self.initial(a, b), bool)
+    if self.initial is None:
+      raise TypeError(f"{self.name}: the program has no initial-state "
+                      f"builder (initial=None), so it cannot be run from "
+                      f"operands")
+    states = np.asarray(self.initial(a, b))
+    if states.shape != (len(a), self.D):
+      raise ValueError(f"{self.name}: initial(a, b) returned shape "
+                       f"{states.shape}, expected ({len(a)}, D={self.D})")
+    return self.check_states(states)
 
   def results(self, states) -> np.ndarray:
     """The result each state holds, ``(B,)`` int64."""
+    if self.result is None:
+      raise TypeError(f"{self.name}: the program has no result reader "
+                      f"(result=None)")
     return np.asarray(self.result(self.check_states(states)), np.int64)
 
   def ground_truth(self, a, b) -> np.ndarray:
     """The plain-integer answers of operand pairs, ``(B,)`` int64."""
     a, b = self.check_operands(a, b)
+    if self.truth is None:
+      raise TypeError(f"{self.name}: the program has no ground truth "
+                      f"(truth=None)")
     return np.asarray(self.truth(a, b), np.int64)
 
   def all_pairs(self, max_pairs: int = MAX_ENUMERATION
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Every operand pair ``(a, b)``, ``a`` major (or the program's own
     ``inputs``); refuses above ``max_pairs``."""
+    max_pairs = _integer("max_pairs", max_pairs, 1)
     if self.inputs is not None:
       a, b = self.inputs()
       return self.check_operands(a, b)
@@ -422,6 +464,9 @@ def check_correlation(program: Program, n_max: int) -> float:
     >>> check_correlation(addition.addition_program(4), 8) > 0
     True
   """
+  if not isinstance(program, Program):
+    raise TypeError(f"program must be a permjax.Program, got {program!r}")
+  n_max = _integer("n_max (most templates a state matches)", n_max, 1)
   c_max = int(program.column_weights().max())
   ns = np.arange(2, n_max + 1)
   if ns.size == 0:

@@ -32,9 +32,11 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from permjax._src.tangents import mlp_ntk
+from permjax._src import models as models_lib
 from permjax._src import validation
 from permjax._src.models import check_spec
 from permjax._src.models import MLPSpec
@@ -190,7 +192,37 @@ def training_loss(pred: jax.Array, target: jax.Array, loss: str) -> jax.Array:
     0.5
   """
   _check_loss(loss)
+  if np.shape(pred) != np.shape(target) or not np.size(pred):
+    raise ValueError(f"pred and target must have the same non-empty shape, "
+                     f"got {np.shape(pred)} and {np.shape(target)}")
   return LOSSES[loss] * jnp.mean((pred - target) ** 2)
+
+
+def check_fit_args(spec, params, x_train, y_train, in_dim, *, lr=None,
+                   config=None) -> MLPSpec:
+  """One error naming the bad argument of a one-member trainer (shapes are
+  static, so this also runs under jit and vmap)."""
+  spec = check_spec(spec)
+  if config is not None and not isinstance(config, TrainConfig):
+    raise TypeError(f"config must be a permjax.TrainConfig, got {config!r}")
+  in_dim = validation.integer("in_dim", in_dim, 1)
+  if not hasattr(y_train, "shape") or len(y_train.shape) != 2 or (
+      0 in y_train.shape):
+    raise ValueError(f"y_train must be (n >= 1, out >= 1), got shape "
+                     f"{getattr(y_train, 'shape', type(y_train).__name__)}")
+  if x_train is None:
+    if y_train.shape[0] != in_dim:
+      raise ValueError(f"x_train=None means the {in_dim} basis vectors, but "
+                       f"y_train has {y_train.shape[0]} rows")
+  elif (len(np.shape(x_train)) != 2
+        or np.shape(x_train) != (y_train.shape[0], in_dim)):
+    raise ValueError(f"x_train must be (n={y_train.shape[0]}, in_dim="
+                     f"{in_dim}), got shape {np.shape(x_train)}")
+  if lr is not None and not isinstance(lr, jax.core.Tracer):
+    validation.real("lr (the GD step)", np.asarray(lr).item()
+                    if np.ndim(lr) == 0 else lr, 0.0, low_open=True)
+  spec.check_params(params, in_dim, y_train.shape[-1])
+  return spec
 
 
 def _model(spec: MLPSpec, y_train, dtype):
@@ -224,7 +256,7 @@ def max_stable_lr(spec: MLPSpec, params, x_train, y_train, loss: str,
     >>> bool(80 < lr < 95)   # 32 / λ_max with λ_max ≈ (a + 4b)/4 ≈ 0.37
     True
   """
-  spec = check_spec(spec)
+  spec = check_fit_args(spec, params, x_train, y_train, in_dim)
   _check_loss(loss)
   n = in_dim if x_train is None else x_train.shape[0]
   if n * y_train.shape[-1] <= DENSE_NTK_LIMIT:
@@ -332,8 +364,10 @@ def fit_gd(spec: MLPSpec, params, x_train, y_train, lr, config: TrainConfig,
     >>> STATUS_NAMES[int(fit.status)], bool(fit.loss < 1e-10)
     ('converged', True)
   """
-  spec = check_spec(spec)
-  spec.check_params(params, in_dim, y_train.shape[-1])
+  if not isinstance(config, TrainConfig):
+    raise TypeError(f"config must be a permjax.TrainConfig, got {config!r}")
+  spec = check_fit_args(spec, params, x_train, y_train, in_dim, lr=lr,
+                        config=config)
   dtype = config.jnp_dtype
   y_train = jnp.asarray(y_train, dtype)
   if spec.depth == 1:
@@ -572,8 +606,13 @@ def fit_linearized(spec: MLPSpec, params, x_train, y_train, in_dim: int,
     >>> bool(jnp.abs(fit.residual).max() < 1e-4), STATUS_NAMES[int(fit.status)]
     (True, 'converged')
   """
-  spec = check_spec(spec)
-  spec.check_params(params, in_dim, y_train.shape[-1])
+  spec = check_fit_args(spec, params, x_train, y_train, in_dim)
+  validation.choice("solver", solver, SOLVERS)
+  if preconditioner is not None and np.shape(preconditioner) != (
+      y_train.shape[0], y_train.shape[0]):
+    raise ValueError(f"preconditioner must be (n, n) = ({y_train.shape[0]}, "
+                     f"{y_train.shape[0]}), got shape "
+                     f"{np.shape(preconditioner)}")
   model = _model(spec, y_train, dtype)
   y_train = jnp.asarray(y_train, dtype)
 
@@ -628,6 +667,15 @@ def linearized_outputs(spec: MLPSpec, params, delta, x, out_dim: int,
   """
   spec = check_spec(spec)
   spec.check_params(params, in_dim, out_dim)
+  if delta is None:
+    raise TypeError("delta (the parameter move of fit_linearized) is "
+                    "required")
+  spec.check_params(delta, in_dim, out_dim)
+  width = params["params"]["hidden_0"]["kernel"].shape[0]
+  if not isinstance(x, models_lib.SparseRows) and (
+      len(np.shape(x)) != 2 or np.shape(x)[1] != width):
+    raise ValueError(f"x must be (n, in_dim={width}), got shape "
+                     f"{np.shape(x)}")
   model = spec.flax_model(out_dim, dtype)
   f0, moved = jax.jvp(lambda p: model.apply(p, x, in_dim), (params,),
                       (delta,))

@@ -150,7 +150,7 @@ def finite_array(name: str, value, *, ndim: int | None = None,
     >>> finite_array("x", [[1.0, float("nan")]])
     Traceback (most recent call last):
     ...
-    ValueError: x must be finite, got NaN or inf at [0, 1]
+    ValueError: x holds non-finite values in rows [0]
   """
   try:
     arr = np.asarray(value)
@@ -163,8 +163,11 @@ def finite_array(name: str, value, *, ndim: int | None = None,
     raise ValueError(f"{name} must have {ndim} dimension(s), got shape "
                      f"{arr.shape}")
   arr = arr.astype(dtype)
-  bad = np.argwhere(~np.isfinite(arr))
-  if bad.size:
-    raise ValueError(f"{name} must be finite, got NaN or inf at "
-                     f"{bad[0].tolist()}")
+  bad = ~np.isfinite(arr)
+  if bad.any():
+    rows = (np.flatnonzero(bad.reshape(len(arr), -1).any(axis=1))[:5].tolist()
+            if arr.ndim > 1 else np.flatnonzero(bad)[:5].tolist()
+            if arr.ndim else [])
+    raise ValueError(f"{name} holds non-finite values"
+                     + (f" in rows {rows}" if arr.ndim else ""))
   return arr

@@ -88,6 +88,8 @@ def family(name: str) -> Family:
     >>> family("addition").min_bits
     1
   """
+  if not isinstance(name, str):
+    raise TypeError(f"a program family is named by a string, got {name!r}")
   if name not in _REGISTRY:
     raise ValueError(f"unknown program family {name!r}; registered: "
                      f"{sorted(_REGISTRY)}")

@@ -106,6 +106,14 @@ class SBNMachine:
   def __post_init__(self):
     _check_int("words", self.words, 1)
     _check_int("width", self.width, 2)
+    if not isinstance(self.name, str):
+      raise TypeError(f"the machine's name must be a string, got "
+                      f"{self.name!r}")
+    if isinstance(self.code, (str, bytes)) or not hasattr(
+        self.code, "__iter__") or not all(
+            hasattr(t, "__len__") for t in self.code):
+      raise TypeError(f"code must be a sequence of (a, b, c) triples, got "
+                      f"{self.code!r}")
     code = tuple(tuple(t) for t in self.code)
     if not code:
       raise ValueError("an SBN program needs at least one instruction")
@@ -159,6 +167,11 @@ class SBNMachine:
     return mem.astype(np.int64) % (1 << self.width)
 
 
+def _check_machine(machine) -> None:
+  if not isinstance(machine, SBNMachine):
+    raise TypeError(f"machine must be a permjax.SBNMachine, got {machine!r}")
+
+
 def signed(values, width: int) -> np.ndarray:
   """Unsigned ``width``-bit patterns as two's-complement integers.
 
@@ -189,6 +202,7 @@ def interpret(machine: SBNMachine, memory, max_instructions: int):
     >>> interpret(add, [[3, 2, 0]], 4)[0].tolist()
     [[5, 2, -2]]
   """
+  _check_machine(machine)
   mem = machine.check_words(memory).copy()
   _check_int("max_instructions", max_instructions, 1)
   if max_instructions * max(1, len(mem)) > (1 << 32):
@@ -395,7 +409,12 @@ def sbn_program(machine: SBNMachine, max_instructions: int, *, inputs=None,
     >>> prog.results(run_or_rule_final(prog, a, b)) == prog.ground_truth(a, b)
     array([ True])
   """
+  _check_machine(machine)
   _check_int("max_instructions", max_instructions, 1)
+  W, w, L = machine.words, machine.width, machine.halt  # pylint: disable=invalid-name
+  tpl.check_program_size(f"{machine.name} (W={W}, w={w}, L={L})",
+                         2 * W * w + 2 * w * L + 6 * w + 4 * L + 3,
+                         W * w + W + L + 5 * w + 4)
   fields = fields_of(machine)
   temps = templates_of(machine)
   W, w = machine.words, machine.width  # pylint: disable=invalid-name

@@ -65,10 +65,11 @@ def pairs_for(program: permjax.Program, limit: int):
     count //= 2
     sub = order[:count]
     test = permjax.program_test_set(program, a[sub], b[sub])
-    if len(test.x) <= limit:
+    if 1 <= len(test.x) <= limit:
       return a[sub], b[sub], test
-  raise ExperimentError(f"{program.name}: even one pair visits more than "
-                        f"{limit} encodings")
+  raise ExperimentError(f"{program.name}: no subset of pairs visits between "
+                        f"1 and gp_max_states={limit} encodings (one pair's "
+                        f"run already visits more); raise gp_max_states")
 
 
 def _bound(program, readout, kernel, states) -> int | None:
