@@ -47,6 +47,9 @@ The public API, by concept (each implemented in one private module):
   :func:`network_ensemble_mean`), :func:`program_test_set`,
   :func:`execution_ensemble_size`; SBN machines (:class:`SBNMachine`,
   :func:`sbn_program`, :func:`sbn_interpret`);
+* every nonzero input at scale: :func:`evaluate_all_inputs` (finite members
+  on all ``2^k − 1`` inputs, split-mask partial sums, streamed by layer,
+  sharded, resumable) over :func:`stacked_members`;
 * ensemble complexity: :func:`ensemble_size`, :func:`paper_style_bound`,
   :func:`paper_figure_bound`, :func:`worst_n`, :func:`worst_ratio`.
 
@@ -54,6 +57,10 @@ The public API, by concept (each implemented in one private module):
 imported on first use).
 """
 
+from permjax._src.all_inputs import AllInputsCounts
+from permjax._src.all_inputs import evaluate_all_inputs
+from permjax._src.all_inputs import stacked_members
+from permjax._src.all_inputs import TwoLayerMembers
 from permjax._src.checkpoint import CheckpointError
 from permjax._src.complexity import binding_n
 from permjax._src.complexity import ensemble_size
@@ -214,6 +221,9 @@ __all__ = (
     "program_test_set", "execution_ensemble_size", "ExactMean",
     "exact_mean", "NTReferenceMean", "EnsembleMean", "gp_ensemble_mean",
     "network_ensemble_mean", "training_examples",
+    # every input at scale
+    "AllInputsCounts", "TwoLayerMembers", "evaluate_all_inputs",
+    "stacked_members",
     # ensemble complexity
     "binding_n", "ensemble_size", "ensemble_size_enumerated",
     "log_fail_probability", "paper_figure_bound", "paper_style_bound",
