@@ -263,21 +263,23 @@ def outputs_at(spec: MLPSpec, members: TwoLayerMembers, u, v) -> np.ndarray:
       members.b2, u, v, n))
 
 
+#: Chunks per compiled call (a scan inside the call).
+GROUP = 16
+
+
 @functools.lru_cache(maxsize=16)
 def _compiled(devices: tuple, k: int, block: int, rules: int,
               consts: _Consts):
-  """The per-chunk program for one block of members: each member's outputs
-  on the chunk's rows are added to the rows' running sums (carried across
-  blocks), and the average after each member is read by every readout;
-  returns the new sums and the wrong counts (per device; summed on the
-  host)."""
+  """The program for one block of members over a group of chunks: each
+  member's outputs on a chunk's rows are added to the rows' running sums
+  (carried across blocks), and the average after each member is read by
+  every readout; returns the new sums and the wrong counts of the group
+  (per device; summed on the host)."""
   k_lo, _ = split_bits(k)
   bit_index = jnp.arange(k, dtype=jnp.int32)
 
-  def local(p_lo, p_hi, b1, w2, b2, inverse, tau, first, sums, u, v, n,
-            live):
-    # p_lo (B, 2^k_lo, W); tau (R, k+1, B); first: members before the
-    # block; sums (C, out), u, v, n, live (C,): this device's rows.
+  def one_chunk(shared, sums, u, v, n, live):
+    p_lo, p_hi, b1, w2, b2, inverse, tau, first = shared
     outs = _chunk_outputs(consts, p_lo, p_hi, b1, w2, b2, u, v, n)
     mask = u.astype(jnp.int32) | (v.astype(jnp.int32) << k_lo)
     bits = (mask[:, None] >> bit_index) & 1
@@ -290,19 +292,35 @@ def _compiled(devices: tuple, k: int, block: int, rules: int,
       avg = total / (first + index + 1).astype(jnp.float32)
       wrong = ((avg[None] > t[:, :, None]) != truth[None]) & live[
           None, :, None]  # (R, C, out)
-      row = wrong.any(axis=2)  # (R, C)
-      layer = jax.vmap(lambda r: jax.ops.segment_sum(
-          r.astype(jnp.int32), n, num_segments=k + 1))(row)  # (R, k+1)
+      row = wrong.any(axis=2).sum(axis=1, dtype=jnp.int32)  # (R,)
+      # A chunk holds one layer: its rows all have n[0] ones.
+      layer = jnp.zeros((rules, k + 1), jnp.int32).at[:, n[0]].set(row)
       return total, (layer, wrong.sum(axis=1, dtype=jnp.int32))
     sums, (layer, bit) = jax.lax.scan(
         step, sums, (outs, rows_tau, jnp.arange(block)))
-    return sums, layer[None], bit[None]  # (B, R, k+1), (B, R, out)
+    return sums, layer, bit  # (C, out), (B, R, k+1), (B, R, out)
+
+  def local(p_lo, p_hi, b1, w2, b2, inverse, tau, first, sums, u, v, n,
+            live):
+    # p_lo (B, 2^k_lo, W); tau (R, k+1, B); first: members before the
+    # block; sums (G, C, out), u, v, n, live (G, C): this device's rows.
+    shared = (p_lo, p_hi, b1, w2, b2, inverse, tau, first)
+
+    def chunk(acc, rows):
+      sums_c, u_c, v_c, n_c, live_c = rows
+      new, layer, bit = one_chunk(shared, sums_c, u_c, v_c, n_c, live_c)
+      return (acc[0] + layer, acc[1] + bit), new
+    zeros = (jnp.zeros((block, rules, k + 1), jnp.int32),
+             jnp.zeros((block, rules, k), jnp.int32))
+    (layer, bit), sums = jax.lax.scan(chunk, zeros, (sums, u, v, n, live))
+    return sums, layer[None], bit[None]
 
   mesh = _mesh(devices)
-  rep, split = PartitionSpec(), PartitionSpec("rows")
+  rep, split = PartitionSpec(), PartitionSpec(None, "rows")
   fn = jax.shard_map(local, mesh=mesh,
                      in_specs=(rep,) * 8 + (split,) * 5,
-                     out_specs=(split, split, split), check_vma=False)
+                     out_specs=(split, PartitionSpec("rows"),
+                                PartitionSpec("rows")), check_vma=False)
   return jax.jit(fn)
 
 
@@ -363,6 +381,43 @@ def _check_members(spec, members, k, count) -> TwoLayerMembers:
                      f"{members.w2.shape} do not fit k={k}, {spec!r} and "
                      f"{count} members")
   return members
+
+
+class _Plan(NamedTuple):
+  """The calls of one pass over the inputs: per call, the (start, size) of
+  each of its chunks in the layer-major order (size 0: padding), and its
+  rows placed on the devices."""
+  spans: list
+  args: list
+  inputs: np.ndarray
+
+
+def _call_plan(k, layers, per_call, mesh) -> _Plan:
+  split = NamedSharding(mesh, PartitionSpec(None, "rows"))
+  chunks = []  # (start, size, cu, cv, n, live) per chunk
+  inputs = np.zeros(k + 1, np.int64)
+  at = 0
+  for n in layers:
+    u, v = layer_pairs(k, n)
+    inputs[n] = len(u)
+    for row in range(0, len(u), per_call):
+      size = min(per_call, len(u) - row)
+      cu = np.zeros(per_call, np.int32)
+      cv = np.zeros(per_call, np.int32)
+      cu[:size], cv[:size] = u[row:row + size], v[row:row + size]
+      chunks.append((at + row, size, cu, cv, np.full(per_call, n, np.int32),
+                     np.arange(per_call) < size))
+    at += len(u)
+  spans, args = [], []
+  for g in range(0, len(chunks), GROUP):
+    part = chunks[g:g + GROUP]
+    part += [(0, 0, np.zeros(per_call, np.int32), np.zeros(per_call, np.int32),
+              np.ones(per_call, np.int32), np.zeros(per_call, bool))] * (
+                  GROUP - len(part))
+    spans.append([(c[0], c[1]) for c in part])
+    args.append(tuple(jax.device_put(np.stack([c[i] for c in part]), split)
+                      for i in range(2, 6)))
+  return _Plan(spans, args, inputs)
 
 
 def evaluate_all_inputs(spec: MLPSpec, members, perm, readouts, *,
@@ -459,8 +514,7 @@ def evaluate_all_inputs(spec: MLPSpec, members, perm, readouts, *,
   mesh = _mesh(devices)
   rep = NamedSharding(mesh, PartitionSpec())
   inverse = jax.device_put(np.argsort(perm).astype(np.int32), rep)
-  layer_rows = {n: layer_pairs(k, n) for n in layers}
-  offsets = np.cumsum([0] + [len(layer_rows[n][0]) for n in layers])
+  plan = _call_plan(k, layers, per_call := chunk * n_dev, mesh)
   state = {"sums": np.zeros((total_inputs, k), np.float32),
            "wrong_by_layer": np.zeros((len(names), k + 1, max_members),
                                       np.int64),
@@ -480,7 +534,8 @@ def evaluate_all_inputs(spec: MLPSpec, members, perm, readouts, *,
     if steps:
       state = store.restore(steps[-1])
   process, processes = jax.process_index(), jax.process_count()
-  per_call = chunk * n_dev
+  group_split = NamedSharding(mesh, PartitionSpec(None, "rows"))
+  sums_dev = {}
   bar = None
   if progress:
     from tqdm.auto import tqdm  # pylint: disable=import-outside-toplevel
@@ -509,38 +564,41 @@ def evaluate_all_inputs(spec: MLPSpec, members, perm, readouts, *,
       tau = np.zeros((len(names), k + 1, block), np.float32)
       tau[:, :, :take] = tau_all[:, :, first:first + take]
       tau = jax.device_put(tau, rep)
-      count_layer = np.zeros((len(names), k + 1, block), np.int64)
-      count_bit = np.zeros((len(names), block, k), np.int64)
-      inputs = np.zeros(k + 1, np.int64)
-      for li, n in enumerate(layers):
-        u, v = layer_rows[n]
-        for row in range(0, len(u), per_call):
-          if (row // per_call) % processes != process:
-            continue
-          size = min(per_call, len(u) - row)
-          at = offsets[li] + row
-          cu = np.zeros(per_call, np.int32)
-          cv = np.zeros(per_call, np.int32)
-          sums = np.zeros((per_call, k), np.float32)
-          cu[:size], cv[:size] = u[row:row + size], v[row:row + size]
-          sums[:size] = state["sums"][at:at + size]
-          live = np.zeros(per_call, bool)
-          live[:size] = True
-          new_sums, layer, bit = fn(*shared, inverse, tau, np.int32(first),
-                                    sums, cu, cv,
-                                    np.full(per_call, n, np.int32), live)
-          state["sums"][at:at + size] = np.asarray(new_sums)[:size]
-          count_layer += np.asarray(layer, np.int64).sum(axis=0).transpose(
-              1, 2, 0)
-          count_bit += np.asarray(bit, np.int64).sum(axis=0).transpose(
-              1, 0, 2)
-          inputs[n] += size
+      layers_out, bits_out = [], []
+      for i, spans in enumerate(plan.spans):
+        if i % processes != process:
+          continue
+        if i not in sums_dev:  # from the host: a fresh start or a resume
+          if not first:
+            if "zero" not in sums_dev:
+              sums_dev["zero"] = jax.device_put(
+                  np.zeros((GROUP, per_call, k), np.float32), group_split)
+            sums_dev[i] = sums_dev["zero"]
+          else:
+            sums = np.zeros((GROUP, per_call, k), np.float32)
+            for g, (at, size) in enumerate(spans):
+              sums[g, :size] = state["sums"][at:at + size]
+            sums_dev[i] = jax.device_put(sums, group_split)
+        sums_dev[i], layer, bit = fn(*shared, inverse, tau, np.int32(first),
+                                     sums_dev[i], *plan.args[i])
+        layers_out.append(layer)  # asynchronous: read after the loop
+        bits_out.append(bit)
+      acc_layer = np.sum([np.asarray(a) for a in layers_out], axis=0)
+      acc_bit = np.sum([np.asarray(a) for a in bits_out], axis=0)
+      count_layer = acc_layer.astype(np.int64).sum(axis=0).transpose(1, 2, 0)
+      count_bit = acc_bit.astype(np.int64).sum(axis=0).transpose(1, 0, 2)
+      inputs = plan.inputs
       state["wrong_by_layer"][:, :, first:first + take] = count_layer[
           :, :, :take]
       state["wrong_by_bit"][:, first:first + take] = count_bit[:, :take]
       state["inputs"] = inputs
       state["members"] = np.array(first + take, np.int64)
       if store is not None:
+        for i, spans in enumerate(plan.spans):
+          if i in sums_dev:
+            new = np.asarray(sums_dev[i])
+            for g, (at, size) in enumerate(spans):
+              state["sums"][at:at + size] = new[g, :size]
         store.save(first + take, state)
       if bar is not None:
         bar.update(take)

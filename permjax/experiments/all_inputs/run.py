@@ -68,7 +68,7 @@ def _finite(config, regime, k, perm, member_key, checkpoint_dir, progress):
     return permjax.stacked_members(spec, res.params)
   counts = permjax.evaluate_all_inputs(
       spec, members_of, perm, config.readouts(regime),
-      max_members=config.members, block=min(16, config.members),
+      max_members=config.members, block=min(8, config.members),
       chunk=config.chunk, checkpoint_dir=checkpoint_dir, progress=progress)
   per_rule = {}
   for rule in config.rules:
