@@ -130,10 +130,12 @@ class Checkpoint:
     but no readable step (a junk folder is not a fresh start)."""
     steps = sorted(self.manager.all_steps())
     folder = os.path.join(self.directory, self._subdir)
-    if not steps and os.path.isdir(folder) and any(
-        not name.startswith(".") for name in os.listdir(folder)):
+    junk = [name for name in (os.listdir(folder) if os.path.isdir(folder)
+                              else []) if not name.startswith(".")
+            and "orbax-checkpoint-tmp" not in name]  # a save cut by a kill
+    if not steps and junk:
       raise CheckpointError(
-          f"checkpoint folder {folder} holds {sorted(os.listdir(folder))[:3]}"
+          f"checkpoint folder {folder} holds {sorted(junk)[:3]}"
           f" but no readable step; it was left untouched: move it away to "
           f"start over")
     return steps
