@@ -160,3 +160,35 @@ def test_bad_input_gets_one_clear_error():
       call()
     assert fragment in str(info.value), str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_two_processes_with_jax_distributed_give_the_one_process_counts(
+    tmp_path):
+  import os  # pylint: disable=import-outside-toplevel
+  import socket  # pylint: disable=import-outside-toplevel
+  import subprocess  # pylint: disable=import-outside-toplevel
+  import sys  # pylint: disable=import-outside-toplevel
+  worker = os.path.join(os.path.dirname(__file__), "scripts",
+                        "all_inputs_worker.py")
+  sys.path.insert(0, os.path.dirname(worker))
+  import all_inputs_worker  # pylint: disable=import-outside-toplevel
+  with socket.socket() as s:
+    s.bind(("localhost", 0))
+    port = str(s.getsockname()[1])
+  out = str(tmp_path / "proc")
+  procs = [subprocess.Popen([sys.executable, worker, str(i), "2", port, out],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True) for i in range(2)]
+  for p in procs:
+    _, err = p.communicate(timeout=600)
+    assert p.returncode == 0, err[-2000:]
+  spec, stacked = all_inputs_worker.members()
+  one = permjax.evaluate_all_inputs(
+      spec, stacked, all_inputs_worker.PERM,
+      {"mid": permjax.readout.midpoint()}, chunk=8, block=2,
+      stop_when_exact=False)
+  for i in range(2):
+    got = np.load(f"{out}.{i}.npz")
+    np.testing.assert_array_equal(got["layer"], one.wrong_by_layer)
+    np.testing.assert_array_equal(got["bit"], one.wrong_by_bit)
+    np.testing.assert_array_equal(got["inputs"], one.inputs)

@@ -85,3 +85,18 @@ def test_a_killed_run_resumes_to_identical_records(tmp_path, uninterrupted,
 def test_bad_config_gets_one_clear_error(changes, message):
   with pytest.raises(ValueError, match=message):
     configs.Config(**{**configs.smoke().__dict__, **changes})
+
+
+def test_committed_tables_regenerate_byte_identical():
+  """Every committed run of this experiment: summary, fits and table are
+  what the report makes of its records today."""
+  folders = sorted(os.path.dirname(p) for p in __import__("glob").glob(
+      os.path.join(REPO, "experiments", "all_inputs", "*", "results.jsonl.gz")))
+  assert folders, "no committed all-inputs runs"
+  for folder in folders:
+    records = records_lib.read_records(os.path.join(folder,
+                                                    "results.jsonl.gz"))
+    rows = run_lib.report.summarize(records)
+    fits = run_lib.report.fits(records)
+    with open(os.path.join(folder, "all_inputs.md")) as f:
+      assert run_lib.report.markdown(rows, fits) == f.read(), folder

@@ -247,7 +247,7 @@ def outputs_at(spec: MLPSpec, members: TwoLayerMembers, u, v) -> np.ndarray:
   Example:
     >>> m = TwoLayerMembers(np.ones((1, 2, 3), np.float32), np.zeros((1, 3), np.float32),
     ...             np.ones((1, 3, 2), np.float32), np.zeros((1, 2), np.float32))
-    >>> outputs_at(MLPSpec(width=3), m, [1], [0]).round(4).tolist()
+    >>> outputs_at(MLPSpec(width=3), m, [1], [0]).astype(float).round(4).tolist()
     [[[1.2247, 1.2247]]]
   """
   spec = check_spec(spec)
@@ -339,7 +339,7 @@ def member_outputs(spec: MLPSpec, members: TwoLayerMembers, x) -> np.ndarray:
   Example:
     >>> m = TwoLayerMembers(np.ones((1, 2, 3), np.float32), np.zeros((1, 3), np.float32),
     ...             np.ones((1, 3, 2), np.float32), np.zeros((1, 2), np.float32))
-    >>> member_outputs(MLPSpec(width=3), m, [[1.0, 0.0]]).round(4).tolist()
+    >>> member_outputs(MLPSpec(width=3), m, [[1.0, 0.0]]).astype(float).round(4).tolist()
     [[[1.2247, 1.2247]]]
   """
   spec = check_spec(spec)
@@ -583,10 +583,18 @@ def evaluate_all_inputs(spec: MLPSpec, members, perm, readouts, *,
                                      sums_dev[i], *plan.args[i])
         layers_out.append(layer)  # asynchronous: read after the loop
         bits_out.append(bit)
-      acc_layer = np.sum([np.asarray(a) for a in layers_out], axis=0)
-      acc_bit = np.sum([np.asarray(a) for a in bits_out], axis=0)
+      acc_layer = np.zeros((n_dev, block, len(names), k + 1), np.int64)
+      acc_bit = np.zeros((n_dev, block, len(names), k), np.int64)
+      for a, b in zip(layers_out, bits_out):
+        acc_layer += np.asarray(a)
+        acc_bit += np.asarray(b)
       count_layer = acc_layer.astype(np.int64).sum(axis=0).transpose(1, 2, 0)
       count_bit = acc_bit.astype(np.int64).sum(axis=0).transpose(1, 0, 2)
+      if processes > 1:  # every process sees every count (one stop rule)
+        from jax.experimental import multihost_utils  # pylint: disable=import-outside-toplevel
+        count_layer, count_bit = (
+            np.asarray(multihost_utils.process_allgather(a)).sum(axis=0)
+            for a in (count_layer, count_bit))
       inputs = plan.inputs
       state["wrong_by_layer"][:, :, first:first + take] = count_layer[
           :, :, :take]
@@ -608,12 +616,5 @@ def evaluate_all_inputs(spec: MLPSpec, members, perm, readouts, *,
     if store is not None:
       store.close()
   done = int(state["members"])
-  wrong_by_layer = state["wrong_by_layer"][:, :, :done]
-  wrong_by_bit = state["wrong_by_bit"][:, :done]
-  inputs = state["inputs"]
-  if processes > 1:
-    from jax.experimental import multihost_utils  # pylint: disable=import-outside-toplevel
-    wrong_by_layer, wrong_by_bit, inputs = (
-        np.asarray(multihost_utils.process_allgather(a)).sum(axis=0)
-        for a in (wrong_by_layer, wrong_by_bit, inputs))
-  return AllInputsCounts(names, wrong_by_layer, wrong_by_bit, inputs)
+  return AllInputsCounts(names, state["wrong_by_layer"][:, :, :done],
+                         state["wrong_by_bit"][:, :done], state["inputs"])
