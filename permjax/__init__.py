@@ -45,7 +45,9 @@ The public API, by concept (each implemented in one private module):
   (:func:`run_or_rule`), :func:`execute` with a predictor
   (:func:`exact_mean`, :func:`gp_ensemble_mean`,
   :func:`network_ensemble_mean`), :func:`program_test_set`,
-  :func:`execution_ensemble_size`; SBN machines (:class:`SBNMachine`,
+  :func:`execution_ensemble_size`; certificates at any bit length
+  without enumeration (:func:`certify`, :func:`certified_ensemble_size`,
+  :func:`margin_readout`, :func:`program_shape`); SBN machines (:class:`SBNMachine`,
   :func:`sbn_program`, :func:`sbn_interpret`);
 * every nonzero input at scale: :func:`evaluate_all_inputs` (finite members
   on all ``2^k − 1`` inputs, split-mask partial sums, streamed by layer,
@@ -78,6 +80,12 @@ from permjax._src.ensemble_training import train_ensemble
 from permjax._src.ensemble_training import TrainingDivergedError
 from permjax._src.execution import execute
 from permjax._src.execution import Execution
+from permjax._src.certificates import Certificate
+from permjax._src.certificates import certified_ensemble_size
+from permjax._src.certificates import certify
+from permjax._src.certificates import margin_readout
+from permjax._src.certificates import program_shape
+from permjax._src.certificates import ProgramShape
 from permjax._src.execution import execution_ensemble_size
 from permjax._src.execution import ideal_runs
 from permjax._src.execution import margin
@@ -221,6 +229,9 @@ __all__ = (
     "program_test_set", "execution_ensemble_size", "ExactMean",
     "exact_mean", "NTReferenceMean", "EnsembleMean", "gp_ensemble_mean",
     "network_ensemble_mean", "training_examples",
+    # certificates without enumeration
+    "Certificate", "certify", "certified_ensemble_size", "margin_readout",
+    "program_shape", "ProgramShape",
     # every input at scale
     "AllInputsCounts", "TwoLayerMembers", "evaluate_all_inputs",
     "stacked_members",

@@ -25,8 +25,8 @@ import time
 from typing import NamedTuple
 
 import numpy as np
-from scipy import special
 
+from permjax._src import certificates
 from permjax._src import complexity
 from permjax._src import gp as gp_lib
 from permjax._src import predictors
@@ -189,14 +189,20 @@ def _run_batch(program, predictor, readout, sa, sb, until_first_error):
     if not run.size:
       break
     matched = program.matches_unchecked(states[run])
-    x = program.encode_matches(matched)
-    outputs = np.asarray(predictor(program, x), np.float64)
-    if outputs.shape != (len(run), program.D):
-      raise ValueError(f"the predictor returned outputs of shape "
-                       f"{outputs.shape} for {len(run)} states; "
-                       f"{program.name} needs ({len(run)}, D={program.D})")
-    nxt = readout.bits(outputs, x, predictor.members)
-    ref = program.writes_of(matched) > 0
+    c1 = program.writes_of(matched)
+    ref = c1 > 0
+    if hasattr(predictor, "from_counts"):  # no encodings needed
+      n = matched.sum(1)
+      outputs = predictor.from_counts(program, n, c1)
+      nxt = readout.bits_at(outputs, n, program.k, predictor.members)
+    else:
+      x = program.encode_matches(matched)
+      outputs = np.asarray(predictor(program, x), np.float64)
+      if outputs.shape != (len(run), program.D):
+        raise ValueError(f"the predictor returned outputs of shape "
+                         f"{outputs.shape} for {len(run)} states; "
+                         f"{program.name} needs ({len(run)}, D={program.D})")
+      nxt = readout.bits(outputs, x, predictor.members)
     bad = np.flatnonzero((nxt != ref).any(axis=1))
     if bad.size and first is None:
       i, j = int(run[bad[0]]), int(bad[0])
@@ -337,7 +343,7 @@ def execution_ensemble_size(program: tpl.Program, readout=None, *,
     raise ValueError(f"kernel must be one of {gp_lib.KERNELS}, got "
                      f"{kernel!r}")
   readout = complexity.resolve_readout(readout, kernel)
-  delta = 1.0 - complexity.check_target(target)
+  complexity.check_target(target)
   states = (reachable_states(program) if states is None
             else program.check_states(states))
   n, c1 = program.write_counts(states)
@@ -353,30 +359,7 @@ def execution_ensemble_size(program: tpl.Program, readout=None, *,
   if not len(cells):
     return 1  # every reachable state is a training point: exact
   cells, counts = np.unique(cells, axis=0, return_counts=True)
-  cn, cc1, cw, ct = (cells[:, i].astype(np.float64) for i in range(4))
-  stats = gp_lib.symmetric_gp(program.k, cn.astype(np.int64), kernel=kernel)
-  mean = gp_lib.template_mean(stats.alpha, stats.beta, cc1, cw)
-  sign = np.where(ct > 0, 1.0, -1.0)
-  # Per-n rules read with n = the number of matched templates, k = T + pad.
-  tau = complexity.Thresholds(readout, np.full(cn.shape, program.k), cn)
-  dead = sign * (mean - tau.limit()) <= 0
-  if dead.any():
-    i = int(np.flatnonzero(dead)[0])
-    raise ValueError(
-        f"{program.name}: under the {readout.name} readout a reachable bit "
-        f"with n={int(cn[i])} matched templates has mean {mean[i]:.3g} on the "
-        f"wrong side of (or at) the threshold, so no ensemble size reads it "
-        f"right with high probability"
-        + ("" if readout.fixed_zeros else
-           " (a structural zero? read with the zero_fixed readout)"))
-  log_counts = np.log(counts)
-  sigma = np.sqrt(stats.sigma2)
-  log_delta = math.log(delta)
-
-  def excess(N, _idx=None):
-    N = float(np.asarray(N).reshape(-1)[0])
-    z = sign * (mean - tau.at(N)) * math.sqrt(N) / sigma
-    total = special.logsumexp(log_counts + special.log_ndtr(-z))
-    return np.array([total - log_delta]), np.array([np.nan])
-
-  return int(complexity.smallest_n(excess, np.array([1.0]))[0])
+  return certificates.union_bound_size(
+      program.k, cells[:, 0], cells[:, 1], cells[:, 2], cells[:, 3],
+      np.log(counts), readout, kernel=kernel, target=target,
+      name=program.name)

@@ -115,11 +115,18 @@ class ExactMean:
     program = check_program(program)
     x = check_encodings(program, x)
     matched = x[:, :program.T] > 0
-    n = matched.sum(1)
-    c1 = program.writes_of(matched)
-    alpha, beta, _ = self.stats(program.k, n)
-    return gp_lib.template_mean(alpha[:, None], beta[:, None], c1,
-                                program.column_weights()[None])
+    return self.from_counts(program, matched.sum(1),
+                            program.writes_of(matched))
+
+  def from_counts(self, program: tpl.Program, n, c1) -> np.ndarray:
+    """The mean from each state's matched-template count ``n`` ``(B,)`` and
+    per-bit writer counts ``c1`` ``(B, D)``, without building encodings
+    (the executor's fast path): ``γ_n c1 + β_n C``."""
+    alpha, beta, _ = self.stats(program.k, np.asarray(n))
+    # Computed bit-major (the executor's counts are (D, B) arrays seen as
+    # (B, D)), returned as (B, D).
+    return gp_lib.template_mean(alpha[None], beta[None], np.asarray(c1).T,
+                                program.column_weights()[:, None]).T
 
 
 def exact_mean(kernel: str = "ntk", spec=None) -> ExactMean:

@@ -314,6 +314,36 @@ class Readout:
       out[..., list(self.fixed_zeros)] = False
     return out
 
+  def bits_at(self, average, n, k: int, N=1) -> np.ndarray:
+    """:meth:`bits` from the inputs' nonzero counts ``n`` (``(n_inputs,)``)
+    and width ``k`` instead of the inputs themselves: the executor's path,
+    which knows how many templates each state matched without building its
+    encoding. Rows with ``n = 0`` read all zeros.
+
+    Example:
+      >>> zero().bits_at(np.array([[0.3, -0.1]]), np.array([2]), 4).tolist()
+      [[True, False]]
+    """
+    average = np.asarray(average, np.float64)
+    n = np.asarray(n)
+    if average.ndim != 2 or n.shape != average.shape[:1]:
+      raise ValueError(f"average must be (n_inputs, out) with one n per "
+                       f"input, got shapes {average.shape} and {n.shape}")
+    if np.isnan(average).any():
+      raise ValueError("the ensemble average holds NaN (a diverged or "
+                       "broken member?); NaN has no bits")
+    if self.rule in ("zero", "fixed", "margin"):
+      out = average > self.tau
+    elif self.rule == "self_calibrated":
+      out = average > self_calibrated_thresholds(average, n)
+    else:
+      out = average > self.thresholds(k, np.maximum(n, 1)[:, None],
+                                       np.asarray(N, np.float64))
+    out[n == 0] = False
+    if self.fixed_zeros:
+      out[:, list(self.fixed_zeros)] = False
+    return out
+
   def _per_n_bits(self, average, x, N):
     n = count_nonzeros(x)
     k = x.shape[-1]

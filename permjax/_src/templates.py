@@ -70,15 +70,51 @@ def check_program_size(what: str, templates: int, bits: int) -> None:
                   "use a smaller size")
 
 
+def _integers(values) -> np.ndarray:
+  """int64 where every value fits, else an object array of Python ints."""
+  arr = np.asarray(values)
+  if arr.dtype.kind == "O":
+    return arr
+  return arr.astype(np.int64)
+
+
+#: Widest numbers held in int64 arrays; wider ones are Python ints in object
+#: arrays (any width).
+INT64_BITS = 62
+
+
 def bits_of(values, width: int) -> np.ndarray:
-  """``(B, width)`` LSB-first bits of integers ``values`` ``(B,)``."""
-  return (np.asarray(values, np.int64)[:, None] >> np.arange(width)) & 1
+  """``(B, width)`` LSB-first bits (int64) of integers ``values`` ``(B,)``;
+  Python ints of any size when ``width > 62``.
+
+  Example:
+    >>> int(bits_of([2**64 - 1], 65).sum())
+    64
+  """
+  if width <= INT64_BITS:
+    return (np.asarray(values, np.int64)[:, None] >> np.arange(width)) & 1
+  size = (width + 7) // 8
+  raw = b"".join(int(v).to_bytes(size, "little") for v in values)
+  bits = np.unpackbits(np.frombuffer(raw, np.uint8).reshape(-1, size),
+                       axis=1, bitorder="little")
+  return bits[:, :width].astype(np.int64)
 
 
 def number_of(bits) -> np.ndarray:
-  """Integers ``(B,)`` of LSB-first bits ``(B, width)``."""
+  """Integers ``(B,)`` of LSB-first bits ``(B, width)``: int64 up to 62
+  bits, Python ints (object array) beyond.
+
+  Example:
+    >>> int(number_of(bits_of([2**70 + 5], 71))[0]) == 2**70 + 5
+    True
+  """
   bits = np.asarray(bits, np.int64)
-  return (bits << np.arange(bits.shape[-1])).sum(-1)
+  if bits.shape[-1] <= INT64_BITS:
+    return (bits << np.arange(bits.shape[-1])).sum(-1)
+  packed = np.packbits(bits.astype(np.uint8), axis=-1, bitorder="little")
+  return np.array([int.from_bytes(row.tobytes(), "little")
+                   for row in packed.reshape(-1, packed.shape[-1])],
+                  dtype=object).reshape(bits.shape[:-1])
 
 
 @dataclasses.dataclass(frozen=True, eq=False, repr=False)
@@ -99,6 +135,10 @@ class Program:
     inputs: ``() -> (a, b)``, the program's inputs when they are not every
       pair of ``operand_bits``-bit numbers (e.g. the inputs a loop halts on
       within its step budget); :meth:`all_pairs` returns them.
+    n_bound: the most templates a state reachable from an initial state
+      matches within the step budget, as proved for the family
+      (docs/theory/certificates.md), or None where no bound is known; the
+      certificates (:func:`permjax.certify`) run over ``n ≤ n_bound``.
 
   Raises:
     ValueError: a template names an unknown field or an out-of-range bit,
@@ -115,6 +155,7 @@ class Program:
   result: Callable | None = None
   truth: Callable | None = None
   inputs: Callable | None = None
+  n_bound: int | None = None
 
   def __post_init__(self):
     if not isinstance(self.name, str):
@@ -184,11 +225,35 @@ class Program:
     object.__setattr__(self, "_ones", ones)
     object.__setattr__(self, "_zeros", zeros)
     object.__setattr__(self, "_writes", writes)
-    # float32 copies for BLAS matmuls (exact: small integer counts).
-    object.__setattr__(self, "_ones_f", ones.T.astype(np.float32))
-    object.__setattr__(self, "_zeros_f", zeros.T.astype(np.float32))
-    object.__setattr__(self, "_writes_f", writes.astype(np.float32))
-    object.__setattr__(self, "_need", ones.sum(1).astype(np.float32))
+    # Sparse plans: templates grouped by their numbers of required ones and
+    # zeros (one gather per group), and the written bits as CSR rows.
+    groups = {}
+    for t in range(len(self.templates)):
+      o, z = np.flatnonzero(ones[t]), np.flatnonzero(zeros[t])
+      groups.setdefault((len(o), len(z)), []).append((t, o, z))
+    plan = []
+    for (no, nz), rows in groups.items():
+      plan.append((np.array([r[0] for r in rows], np.int64),
+                   np.array([r[1] for r in rows], np.int64).reshape(
+                       len(rows), no),
+                   np.array([r[2] for r in rows], np.int64).reshape(
+                       len(rows), nz)))
+    object.__setattr__(self, "_match_plan", tuple(plan))
+    # The writers of each bit by rank: rank r lists (bits with more than r
+    # writers, their r-th writer); C_max ranks in all.
+    writers = [np.flatnonzero(col) for col in writes.T]
+    ranks = []
+    for r in range(max((len(w) for w in writers), default=0)):
+      bits = np.array([j for j, w in enumerate(writers) if len(w) > r],
+                      np.int64)
+      ranks.append((bits, np.array([writers[j][r] for j in bits], np.int64)))
+    object.__setattr__(self, "_writer_ranks", tuple(ranks))
+    if self.n_bound is not None and (
+        isinstance(self.n_bound, bool)
+        or not isinstance(self.n_bound, (int, np.integer))
+        or not 1 <= self.n_bound <= len(self.templates)):
+      raise ValueError(f"{self.name}: n_bound must be None or an integer in "
+                       f"1..T={len(self.templates)}, got {self.n_bound!r}")
     if (isinstance(self.steps, bool) or not isinstance(
         self.steps, (int, np.integer)) or self.steps < 1):
       raise ValueError(f"{self.name}: steps (the step budget) must be an "
@@ -291,9 +356,23 @@ class Program:
 
   def matches_unchecked(self, states: np.ndarray) -> np.ndarray:
     """:meth:`matches` of a ``(B, D)`` bool array, without the checks (the
-    executor's inner loop)."""
-    s = states.astype(np.float32)
-    return (s @ self._ones_f == self._need) & (s @ self._zeros_f == 0)
+    executor's inner loop): the states are transposed once, so each group of
+    templates with the same numbers of conditions is one gather of whole
+    rows of the bits they test (cost: B × the conditions of all templates,
+    never B × T × D). Returns a ``(B, T)`` view of a ``(T, B)`` array."""
+    s = np.ascontiguousarray(np.asarray(states, bool).T)     # (D, B)
+    out = np.empty((self.T, s.shape[1]), bool)
+    for t, o, z in self._match_plan:
+      if o.shape[1]:
+        hit = s[o[:, 0]].copy()
+        for i in range(1, o.shape[1]):
+          hit &= s[o[:, i]]
+      else:
+        hit = np.ones((len(t), s.shape[1]), bool)
+      for i in range(z.shape[1]):
+        hit &= ~s[z[:, i]]
+      out[t] = hit
+    return out.T
 
   def _check_matches(self, matches) -> np.ndarray:
     m = np.asarray(matches)
@@ -309,8 +388,13 @@ class Program:
 
   def writes_of(self, matches) -> np.ndarray:
     """``c1``: per output bit, how many of the matched templates write it,
-    ``(B, D)`` (float32 counts)."""
-    return self._check_matches(matches).astype(np.float32) @ self._writes_f
+    ``(B, D)`` (float32 counts): per bit, the sum of its writers' match rows
+    (cost: B × the written bits of all templates)."""
+    m = np.ascontiguousarray(self._check_matches(matches).T)  # (T, B)
+    out = np.zeros((self.D, m.shape[1]), np.float32)
+    for bits, writers in self._writer_ranks:  # r-th writer of each bit
+      out[bits] += m[writers]
+    return out.T
 
   def encode(self, states) -> np.ndarray:
     """The network input: match indicators / √n, zero-padded to ``k``,
@@ -338,33 +422,53 @@ class Program:
   # --- operands ---------------------------------------------------------------
 
   def check_operands(self, a, b) -> tuple[np.ndarray, np.ndarray]:
-    """``(a, b)`` as equal-length int64 vectors of ``operand_bits``-bit
-    numbers; one ValueError/TypeError naming what is wrong."""
+    """``(a, b)`` as equal-length vectors of ``operand_bits``-bit numbers
+    (int64 up to 62 bits, Python ints in object arrays beyond); one
+    ValueError/TypeError naming what is wrong."""
+    top = 1 << self.operand_bits
+    wide = self.operand_bits > INT64_BITS
     out = []
     for name, v in (("a", a), ("b", b)):
       if v is None:
         raise TypeError(f"{self.name}: operand {name} is None; give both "
                         f"operand arrays, or neither (every pair)")
-      arr = np.asarray(v)
+      arr = v if isinstance(v, np.ndarray) else np.array(v, dtype=object)
+      if arr.dtype.kind == "O" and not all(
+          isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+          for x in arr.reshape(-1)):
+        arr = np.asarray(v)  # not all integers: numpy's dtype names it
       if arr.ndim > 1:
         raise ValueError(f"{self.name}: operand {name} must be a scalar or a "
                          f"1-D array of integers, got shape {arr.shape}")
-      if arr.size and arr.dtype.kind not in "iu":
+      arr = arr.reshape(-1)
+      if arr.dtype.kind == "O" and all(
+          isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+          for x in arr):
+        values = [int(x) for x in arr]
+      elif arr.size and arr.dtype.kind not in "iu":
         raise TypeError(f"{self.name}: operand {name} must hold integers, "
                         f"got dtype {arr.dtype}")
-      if self.operand_bits >= 63:
-        raise ValueError(f"{self.name}: {self.operand_bits}-bit operands do "
-                         f"not fit the int64 operand arrays (at most 62 "
-                         f"bits); build states from bits directly")
-      out.append(arr.astype(np.int64).reshape(-1))
-    a, b = out
-    top = 1 << self.operand_bits
-    bad = (a < 0) | (a >= top) | (b < 0) | (b >= top)
-    if a.shape != b.shape or bad.any():
-      where = np.flatnonzero(bad)[:3].tolist()
+      else:
+        values = None
+      if values is not None:
+        bad = [i for i, x in enumerate(values) if not 0 <= x < top]
+        arr = (np.array(values, dtype=object) if wide or bad
+               else np.array(values, np.int64))
+      else:
+        arr = arr.astype(np.int64)
+        bad = np.flatnonzero((arr < 0) | (arr >= top)).tolist()
+        if wide:
+          arr = np.array([int(x) for x in arr], dtype=object)
+      out.append((arr, bad))
+    (a, bad_a), (b, bad_b) = out
+    if a.shape != b.shape:
+      raise ValueError(f"{self.name}: operands a and b must have the same "
+                       f"length, got {a.shape} and {b.shape}")
+    where = sorted(set(bad_a) | set(bad_b))[:3]
+    if where:
       raise ValueError(f"{self.name}: operands must be integers in "
                        f"0..{top - 1} (m={self.operand_bits} bits), got "
-                       f"{[(int(a[i]), int(b[i])) for i in where] or (a.shape, b.shape)}")
+                       f"{[(int(a[i]), int(b[i])) for i in where]}")
     return a, b
 
   def initial_states(self, a, b) -> np.ndarray:
@@ -381,11 +485,12 @@ class Program:
     return self.check_states(states)
 
   def results(self, states) -> np.ndarray:
-    """The result each state holds, ``(B,)`` int64."""
+    """The result each state holds, ``(B,)`` int64 (Python ints where the
+    result reader returns wider numbers)."""
     if self.result is None:
       raise TypeError(f"{self.name}: the program has no result reader "
                       f"(result=None)")
-    return np.asarray(self.result(self.check_states(states)), np.int64)
+    return _integers(self.result(self.check_states(states)))
 
   def ground_truth(self, a, b) -> np.ndarray:
     """The plain-integer answers of operand pairs, ``(B,)`` int64."""
@@ -393,7 +498,7 @@ class Program:
     if self.truth is None:
       raise TypeError(f"{self.name}: the program has no ground truth "
                       f"(truth=None)")
-    return np.asarray(self.truth(a, b), np.int64)
+    return _integers(self.truth(a, b))
 
   def all_pairs(self, max_pairs: int = MAX_ENUMERATION
                 ) -> tuple[np.ndarray, np.ndarray]:

@@ -52,7 +52,8 @@ def addition_program(m: int) -> Program:
 
   def result(states):
     states = np.asarray(states, np.int64)
-    return number_of(states[:, :m]) + (states[:, 3 * m - 1] << m)
+    return number_of(np.concatenate([states[:, :m], states[:, 3 * m - 1:]],
+                                    axis=1))
   return Program(f"addition(m={m})", fields, tuple(templates), 2 * m,
                  operand_bits=m, initial=initial, result=result,
-                 truth=lambda a, b: a + b)
+                 truth=lambda a, b: a + b, n_bound=m)

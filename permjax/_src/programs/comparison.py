@@ -96,4 +96,5 @@ def comparison_program(m: int) -> Program:
 
   return Program(f"comparison(m={m})", fields, tuple(templates), m,
                  operand_bits=m, initial=initial, result=result,
-                 truth=lambda a, b: np.sign(a - b) + 1)
+                 truth=lambda a, b: np.sign(a - b) + 1,
+                 n_bound=2 * m + 1)

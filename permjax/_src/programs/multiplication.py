@@ -89,4 +89,4 @@ def multiplication_program(m: int, pad: int | None = None) -> Program:
     return number_of(np.asarray(states)[:, p_start:p_start + mm])
   return Program(f"multiplication(m={m})", fields, tuple(T), 4 * m * m + 3 * m,
                  pad=pad, operand_bits=m, initial=initial, result=result,
-                 truth=lambda a, b: a * b)
+                 truth=lambda a, b: a * b, n_bound=4 * m)

@@ -41,7 +41,7 @@ def permutation_program(perm) -> Program:
     return number_of(out)
   return Program(f"permutation(k={k})", (("p", k),), templates, 1,
                  operand_bits=k, initial=initial, result=number_of,
-                 truth=truth)
+                 truth=truth, n_bound=k)
 
 
 def identity_program(bits: int) -> Program:

@@ -452,7 +452,8 @@ def sbn_program(machine: SBNMachine, max_instructions: int, *, inputs=None,
   draft = tpl.Program(f"{machine.name}(W={W},w={w},L={machine.halt})", fields,
                       temps, max_instructions * machine.steps_per_instruction,
                       operand_bits=half, initial=initial, result=result,
-                      truth=truth, inputs=given)
+                      truth=truth, inputs=given,
+                      n_bound=min(n_bound(machine), len(temps)))
   if pad == "auto":
     pad = auto_pad(machine, draft.T, int(draft.column_weights().max()))
   return dataclasses.replace(draft, pad=pad)
