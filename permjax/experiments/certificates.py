@@ -165,6 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           file=sys.stderr)
     return 2
   os.makedirs(args.workdir, exist_ok=True)
+  env = provenance.environment()  # before anything is written
   start = time.perf_counter()
   rows = table(args.max_bits, args.enumerate_addition,
                args.enumerate_multiplication)
@@ -173,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     f.write(markdown(rows))
   plot(os.path.join(args.workdir, "n_vs_m.png"), rows)
   with open(os.path.join(args.workdir, "config.json"), "w") as f:
-    json.dump({"config": vars(args), **provenance.environment(),
+    json.dump({"config": vars(args), **env,
                "seconds": round(time.perf_counter() - start, 1)}, f,
               indent=2)
   print(f"wrote {args.workdir} ({time.perf_counter() - start:.1f} s)")
