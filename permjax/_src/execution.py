@@ -203,14 +203,19 @@ def _run_batch(program, predictor, readout, sa, sb, until_first_error):
                          f"{outputs.shape} for {len(run)} states; "
                          f"{program.name} needs ({len(run)}, D={program.D})")
       nxt = readout.bits(outputs, x, predictor.members)
-    bad = np.flatnonzero((nxt != ref).any(axis=1))
+    # (B, D) arrays here are views of bit-major (D, B) ones: reduce over
+    # their rows, and keep the next states as they are when every pair runs.
+    bad = np.flatnonzero((nxt.T != ref.T).any(axis=0))
     if bad.size and first is None:
       i, j = int(run[bad[0]]), int(bad[0])
       first = {"a": int(sa[i]), "b": int(sb[i]), "step": step,
                "fields": _differing_fields(program, nxt[j], ref[j])}
     left[run[bad]] = True
     deviated |= bool(bad.size)
-    states[run] = nxt
+    if len(run) == len(states):
+      states = nxt
+    else:
+      states[run] = nxt
   if until_first_error:
     return first, int(left.sum()), left, deviated
   got = program.results(states)

@@ -213,8 +213,12 @@ def check_unconverged(state: GrowthState, limit: float | None) -> None:
       f"longer or with a stable step (lr='auto'), or accept them explicitly")
 
 
-def _stop_at(accuracy: np.ndarray, stop_accuracy: float) -> int | None:
-  """The N where the last readout first reached ``stop_accuracy``."""
+def _stop_at(accuracy: np.ndarray, stop_accuracy: float | None
+             ) -> int | None:
+  """The N where the last readout first reached ``stop_accuracy`` (never,
+  for None)."""
+  if stop_accuracy is None:
+    return None
   firsts = [first_reaching(row, stop_accuracy) for row in accuracy]
   if not firsts or any(f is None for f in firsts):
     return None
@@ -222,7 +226,7 @@ def _stop_at(accuracy: np.ndarray, stop_accuracy: float) -> int | None:
 
 
 def grow(source: Callable, scorer, *, max_members: int, chunk: int,
-         stop_accuracy: float = 1.0,
+         stop_accuracy: float | None = 1.0,
          state: GrowthState | None = None,
          on_chunk: Callable[[GrowthState], None] | None = None,
          on_progress: Callable[[int, dict], None] | None = None,
@@ -241,7 +245,8 @@ def grow(source: Callable, scorer, *, max_members: int, chunk: int,
     max_members: give up after this many members.
     chunk: largest number of members per call of ``source``.
     stop_accuracy: stop at the first N where every readout has reached this
-      accuracy at some N (for programs: 1, every pair exact).
+      accuracy at some N (for programs: 1, every pair exact); None grows to
+      ``max_members`` (``reached`` then means accuracy 1 at some N).
     state: resume from here.
     on_chunk: called with the state after every chunk (checkpointing).
     on_progress: called with ``(members, {rule: accuracy})`` after every
@@ -272,8 +277,9 @@ def grow(source: Callable, scorer, *, max_members: int, chunk: int,
     >>> curve.accuracy["fixed(0)"].tolist(), curve.reached["fixed(0)"]
     ([0.0, 1.0], True)
   """
-  stop_accuracy = validation.real("stop_accuracy", stop_accuracy, 0.0, 1.0,
-                                  low_open=True)
+  if stop_accuracy is not None:
+    stop_accuracy = validation.real("stop_accuracy", stop_accuracy, 0.0,
+                                    1.0, low_open=True)
   chunk = validation.integer("chunk", chunk, 1)
   max_members = validation.integer("max_members", max_members, 1)
   memory_budget = validation.integer("memory_budget", memory_budget, 1)
@@ -351,12 +357,13 @@ def grow(source: Callable, scorer, *, max_members: int, chunk: int,
                                   for i, r in enumerate(rules)})
     check_unconverged(state, max_unconverged)
   end = state.members if stop is None else stop
-  targets = sorted(set(targets) | {stop_accuracy})
+  reach = 1.0 if stop_accuracy is None else stop_accuracy
+  targets = sorted(set(targets) | {reach})
   acc = {r: state.accuracy[i, :end] for i, r in enumerate(rules)}
   return Curve(rules, acc,
                {r: {t: first_reaching(a, t) for t in targets}
                 for r, a in acc.items()},
-               {r: first_reaching(a, stop_accuracy) is not None
+               {r: first_reaching(a, reach) is not None
                 for r, a in acc.items()},
                end, state.status[:end], state.final_loss[:end],
                [d for d in state.details if d["members"] <= end])

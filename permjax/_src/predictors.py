@@ -123,10 +123,13 @@ class ExactMean:
     per-bit writer counts ``c1`` ``(B, D)``, without building encodings
     (the executor's fast path): ``γ_n c1 + β_n C``."""
     alpha, beta, _ = self.stats(program.k, np.asarray(n))
-    # Computed bit-major (the executor's counts are (D, B) arrays seen as
-    # (B, D)), returned as (B, D).
-    return gp_lib.template_mean(alpha[None], beta[None], np.asarray(c1).T,
-                                program.column_weights()[:, None]).T
+    # γ_n c1 + β_n C computed bit-major in place (the executor's counts are
+    # (D, B) arrays seen as (B, D)), returned as (B, D).
+    mean = np.asarray(c1).T.astype(np.float64)
+    mean *= (alpha - beta)[None]
+    mean += np.multiply.outer(program.column_weights().astype(np.float64),
+                              beta)
+    return mean.T
 
 
 def exact_mean(kernel: str = "ntk", spec=None) -> ExactMean:

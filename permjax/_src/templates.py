@@ -388,10 +388,12 @@ class Program:
 
   def writes_of(self, matches) -> np.ndarray:
     """``c1``: per output bit, how many of the matched templates write it,
-    ``(B, D)`` (float32 counts): per bit, the sum of its writers' match rows
-    (cost: B × the written bits of all templates)."""
+    ``(B, D)`` (uint8 counts, int32 where a bit has 255 writers or more):
+    per bit, the sum of its writers' match rows (cost: B × the written bits
+    of all templates)."""
     m = np.ascontiguousarray(self._check_matches(matches).T)  # (T, B)
-    out = np.zeros((self.D, m.shape[1]), np.float32)
+    out = np.zeros((self.D, m.shape[1]),
+                   np.uint8 if len(self._writer_ranks) < 255 else np.int32)
     for bits, writers in self._writer_ranks:  # r-th writer of each bit
       out[bits] += m[writers]
     return out.T

@@ -40,6 +40,31 @@ def _median(values):
   return None if not values else float(np.median(values))
 
 
+def seeds_exact(curves: list, target: float = 0.9):
+  """From growths run to a common size without early stop: per N the
+  fraction of seeds whose ensemble executes every pair, and the first N at
+  which that fraction reaches ``target`` (None if never).
+
+  Example:
+    >>> frac, n = seeds_exact([[0.5, 1.0, 1.0], [0.9, 0.9, 1.0]], 0.9)
+    >>> frac.tolist(), n
+    ([0.0, 0.5, 1.0], 3)
+  """
+  size = min(len(c) for c in curves)
+  exact = np.array([[v >= 1.0 for v in c[:size]] for c in curves])
+  frac = exact.mean(axis=0)
+  hit = np.flatnonzero(frac >= target)
+  return frac, (int(hit[0]) + 1 if hit.size else None)
+
+
+def _seed_interval(k: int, n: int) -> str:
+  """The 95% Clopper–Pearson interval of a fraction k/n, as text."""
+  from scipy import stats  # pylint: disable=import-outside-toplevel
+  low = 0.0 if k == 0 else stats.beta.ppf(0.025, k, n - k + 1)
+  high = 1.0 if k == n else stats.beta.ppf(0.975, k + 1, n - k)
+  return f"[{low:.2f}, {high:.2f}]"
+
+
 def summarize(records: list[dict]) -> list[dict]:
   """One row per (program, bits, regime, width, rule): over seeds, the median
   first N with 90%, 99.9% and all pairs exact, how many seeds reached all
@@ -69,9 +94,28 @@ def summarize(records: list[dict]) -> list[dict]:
         "members_grown": max(x["members"] for x in recs),
         "final_accuracy": float(np.median([o["final_accuracy"] for o in out])),
         "bound_N90": out[0]["bound_N90"],
+        "grid_bound_N90": out[0].get("grid_bound_N90"),
+        "failure_rate_upper95": max(
+            (o["failure_rate_upper95"] for o in out
+             if o.get("failure_rate_upper95") is not None), default=None),
+        **_seed_statistics(recs, out),
         "git": first.get("git"),
     })
   return rows
+
+
+def _seed_statistics(recs, out) -> dict:
+  """Multi-seed statistics, only for growths that did not stop at their
+  first all-exact N (a first passage says nothing about the sizes after
+  it): the first N at which ≥ 90% of seeds execute every pair, and the
+  fraction of seeds exact at the largest common size with its interval."""
+  if any(r.get("stopped_at_first_exact", True) for r in recs):
+    return {"N_seeds90": None, "seeds_exact_at_end": None,
+            "seeds_exact_interval": None}
+  frac, n90 = seeds_exact([o["curve"] for o in out])
+  k = int(round(frac[-1] * len(out)))
+  return {"N_seeds90": n90, "seeds_exact_at_end": f"{k}/{len(out)}",
+          "seeds_exact_interval": _seed_interval(k, len(out))}
 
 
 def _fmt(v):
@@ -89,8 +133,11 @@ def markdown(rows: list[dict]) -> str:
           "final accuracy |")
   lines = [head, "|" + " --- |" * 13]
   for r in rows:
+    total = r["pairs_total"]
+    total = (f"2^{total.bit_length() - 1}" if total > 10 ** 12
+             and total & (total - 1) == 0 else f"{total:,}")
     pairs = (f"{r['pairs_run']:,}" if r["pairs_run"] == r["pairs_total"]
-             else f"{r['pairs_run']:,} of {r['pairs_total']:,}")
+             else f"{r['pairs_run']:,} of {total}")
     lines.append(
         f"| {r['program']} | {r['bits']} | {r['regime']} | "
         f"{_fmt(r['width'])} | "
@@ -98,6 +145,23 @@ def markdown(rows: list[dict]) -> str:
         f"{_fmt(r['N_all'])} | {_fmt(r['bound_N90'])} | "
         f"{r['reached_all']}/{r['seeds']} | {r['members_grown']} | "
         f"{r['final_accuracy']:.4f} |")
+  extra = [r for r in rows if r.get("grid_bound_N90") is not None
+           or r.get("N_seeds90") is not None
+           or r.get("seeds_exact_at_end") is not None]
+  if extra:
+    lines += ["", "| program | bits | regime | rule | grid bound, every pair "
+              "(P≥0.9) | failure rate per pair, 95% upper (at the last N) | "
+              "N with ≥ 90% of seeds exact | seeds exact at the last N "
+              "[95%] |", "|" + " --- |" * 8]
+    for r in extra:
+      rate = r.get("failure_rate_upper95")
+      lines.append(
+          f"| {r['program']} | {r['bits']} | {r['regime']} | {r['rule']} | "
+          f"{_fmt(r.get('grid_bound_N90'))} | "
+          f"{'—' if rate is None else f'{rate:.2g}'} | "
+          f"{_fmt(r.get('N_seeds90'))} | "
+          f"{r.get('seeds_exact_at_end') or '—'} "
+          f"{r.get('seeds_exact_interval') or ''} |")
   return "\n".join(lines) + "\n"
 
 

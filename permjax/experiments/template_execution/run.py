@@ -48,14 +48,16 @@ def unit_key(program: str, bits: int, regime: str, width: int, seed: int):
                             bits, units_lib.REGIME_KEY[regime], width, seed)
 
 
-def pairs_for(program: permjax.Program, limit: int):
-  """All pairs, or the largest power-of-two prefix of a fixed random order
-  of them whose ideal runs visit at most ``limit`` encodings.
+def pairs_for(program: permjax.Program, limit: int, a=None, b=None):
+  """All pairs (or the given ``a``, ``b``), or the largest power-of-two
+  prefix of a fixed random order of them whose ideal runs visit at most
+  ``limit`` encodings.
 
   Returns:
     ``(a, b, test set)``.
   """
-  a, b = program.all_pairs()
+  if a is None:
+    a, b = program.all_pairs()
   test = permjax.program_test_set(program, a, b)
   if len(test.x) <= limit:
     return a, b, test
@@ -72,6 +74,37 @@ def pairs_for(program: permjax.Program, limit: int):
                         f"run already visits more); raise gp_max_states")
 
 
+def edge_pairs(bits: int) -> tuple[list, list]:
+  """Operand pairs at the edges of ``bits``-bit numbers: zero, all ones,
+  the longest carry chains (all ones plus one, in both orders), the top bit
+  twice, and the alternating patterns."""
+  top = (1 << bits) - 1
+  alt = int("01" * bits, 2) & top
+  pairs = [(0, 0), (top, top), (top, 1), (1, top), (top, 0), (0, top),
+           (1 << (bits - 1), 1 << (bits - 1)), (alt, top ^ alt),
+           (alt, (top ^ alt) + 1 if (top ^ alt) < top else 1)]
+  seen = []
+  for pair in pairs:
+    if pair not in seen:
+      seen.append(pair)
+  return [a for a, _ in seen], [b for _, b in seen]
+
+
+def sampled_pairs(program: permjax.Program, count: int):
+  """``count`` random operand pairs of ``program`` (uniform over
+  ``operand_bits``-bit numbers, a fixed seed per program, Python ints beyond
+  62 bits) after :func:`edge_pairs`; ``(a, b)`` as the program's operand
+  arrays."""
+  bits = program.operand_bits
+  rng = np.random.default_rng(20251207 + program.k)
+  size = (bits + 7) // 8
+  raw = rng.bytes(2 * count * size)
+  draw = [int.from_bytes(raw[i * size:(i + 1) * size], "little")
+          % (1 << bits) for i in range(2 * count)]
+  a, b = edge_pairs(bits)
+  return program.check_operands(a + draw[:count], b + draw[count:])
+
+
 def _bound(program, readout, kernel, states) -> int | None:
   """The union bound on N for P(every pair exact) >= 0.9 over the reachable
   ``states`` of the pairs run; None if no N works (a bit whose mean sits on
@@ -83,6 +116,32 @@ def _bound(program, readout, kernel, states) -> int | None:
                                            target=0.9, states=states)
   except ValueError:
     return None
+
+
+def _grid_bound(program, readout, kernel) -> int | None:
+  """The certificate grid's union bound over every pair (no enumeration);
+  None where the program has no n bound or no N works."""
+  if not readout.analytic or program.n_bound is None:
+    return None
+  try:
+    return permjax.certified_ensemble_size(program, readout, kernel=kernel)
+  except ValueError:
+    return None
+
+
+def clopper_pearson_upper(failures: int, trials: int,
+                          level: float = 0.95) -> float:
+  """The exact one-sided upper confidence bound on a failure rate from
+  ``failures`` in ``trials`` (Clopper–Pearson).
+
+  Example:
+    >>> round(clopper_pearson_upper(0, 10_000), 7)   # 1 - 0.05**(1/10000)
+    0.0002995
+  """
+  from scipy import stats  # pylint: disable=import-outside-toplevel
+  if failures >= trials:
+    return 1.0
+  return float(stats.beta.ppf(level, failures + 1, trials - failures))
 
 
 def _source(config, regime, width, program, test, key):
@@ -104,13 +163,20 @@ def run_one(config: Config, program_name: str, bits: int, regime: str,
            f"width={width}, seed={seed})")
   program = permjax.program(program_name, bits)
   kernel = config.kernel(regime)
-  if regime == "gp":
-    a, b, test = pairs_for(program, config.gp_max_states)
+  if config.pairs:
+    a, b = sampled_pairs(program, config.pairs)
+    pairs_total = 1 << (2 * program.operand_bits)
   else:
     a, b = program.all_pairs()
+    pairs_total = len(a)
+  if regime == "gp":
+    a, b, test = pairs_for(program, config.gp_max_states, a, b)
+  else:
     test = permjax.program_test_set(program, a, b)
   program.ground_truth(a, b)  # every input halts within the budget
-  readouts = {name: permjax.readout.from_name(name, kernel, program=program)
+  readouts = {name: (permjax.margin_readout(program, kernel=kernel)
+                     if config.pairs and name == "margin" else
+                     permjax.readout.from_name(name, kernel, program=program))
               for name in config.rules}
   start = time.perf_counter()
   src = _source(config, regime, width, program, test,
@@ -122,7 +188,8 @@ def run_one(config: Config, program_name: str, bits: int, regime: str,
       accept_unconverged=accept_unconverged,
       max_members=(config.gp_max_members if regime == "gp"
                    else config.max_members),
-      chunk=config.chunk, targets=PAIR_TARGETS)
+      chunk=config.chunk, targets=PAIR_TARGETS,
+      stop_accuracy=1.0 if config.stop_when_exact else None)
   seconds = time.perf_counter() - start
   states = permjax.reachable_states(program, a, b)
   per_rule = {}
@@ -134,6 +201,10 @@ def run_one(config: Config, program_name: str, bits: int, regime: str,
         "n_at": {str(t): curve.n_at[name][t] for t in PAIR_TARGETS},
         "final_accuracy": round(float(acc[-1]), 6),
         "bound_N90": _bound(program, readout, kernel, states),
+        "grid_bound_N90": _grid_bound(program, readout, kernel),
+        "failed_pairs_at_end": int(round((1 - float(acc[-1])) * len(a))),
+        "failure_rate_upper95": clopper_pearson_upper(
+            int(round((1 - float(acc[-1])) * len(a))), len(a)),
         "curve": [round(float(v), 5) for v in acc],
     }
   fields = units_lib.member_fields(curve)
@@ -142,7 +213,8 @@ def run_one(config: Config, program_name: str, bits: int, regime: str,
       "width": width, "seed": seed, "kernel": kernel,
       "program_name": program.name, "fingerprint": program.fingerprint,
       "T": program.T, "k": program.k, "D": program.D, "steps": program.steps,
-      "pairs_total": int(len(program.all_pairs()[0])),
+      "pairs_total": pairs_total, "pairs_sampled": bool(config.pairs),
+      "stopped_at_first_exact": bool(config.stop_when_exact),
       "pairs_run": int(len(a)), "encodings": int(len(test.x)),
       "member_source": src.info, "members": int(curve.members),
       "rules": per_rule, "first_errors": curve.details,
