@@ -102,3 +102,58 @@ def test_committed_results_regenerate_byte_identical(tmp_path):
     for name in ("summary.csv", "ensembles.md"):
       with open(os.path.join(folder, name), "rb") as f:
         assert (tmp_path / name).read_bytes() == f.read(), (folder, name)
+
+
+def test_edge_and_sampled_pairs():
+  a, b = run_lib.edge_pairs(8)
+  pairs = set(zip(a, b))
+  assert {(0, 0), (255, 255), (255, 1), (1, 255), (128, 128)} <= pairs
+  assert len(pairs) == len(a)  # no repeats
+  prog = permjax.program("addition", 64)
+  sa, sb = run_lib.sampled_pairs(prog, 500)
+  again = run_lib.sampled_pairs(prog, 500)
+  assert list(sa) == list(again[0]) and list(sb) == list(again[1])
+  assert len(sa) == len(a) + 500 and list(sa[:len(a)]) == run_lib.edge_pairs(
+      64)[0]
+  assert all(0 <= int(x) < 2 ** 64 for x in list(sa) + list(sb))
+  assert max(int(x) for x in sa) > 2 ** 63  # wide values, not int64-capped
+
+
+def test_sampled_pairs_growth_without_early_stop(tmp_path):
+  """64-bit addition on sampled pairs: grown to max_members (no stop at the
+  first exact N), per rule the grid bound over every pair, the
+  Clopper-Pearson bound, and the margin threshold from the grid."""
+  config = _tiny(programs=("addition=64",), regimes=("ntk",), widths=(32,),
+                 pairs=20, max_members=4, chunk=4, stop_when_exact=False,
+                 train=permjax.TrainConfig(trainer="linearized",
+                                           solver="cg"))
+  paths = run_lib.run(config, str(tmp_path), progress=False,
+                      accept_unconverged=True)
+  (rec,) = records_lib.read_records(paths["results"])
+  prog = permjax.program("addition", 64)
+  assert rec["members"] == 4 and not rec["stopped_at_first_exact"]
+  assert rec["pairs_total"] == 2 ** 128 and rec["pairs_sampled"]
+  assert rec["pairs_run"] == 20 + len(run_lib.edge_pairs(64)[0])
+  margin = rec["rules"]["margin"]
+  assert margin["readout"]["tau"] == pytest.approx(
+      permjax.margin_readout(prog).tau)
+  assert margin["grid_bound_N90"] == permjax.certified_ensemble_size(
+      prog, permjax.margin_readout(prog))
+  for v in rec["rules"].values():
+    failed = v["failed_pairs_at_end"]
+    assert v["failure_rate_upper95"] == pytest.approx(
+        run_lib.clopper_pearson_upper(failed, rec["pairs_run"]))
+    assert len(v["curve"]) == 4
+  assert "2^128" in (tmp_path / "ensembles.md").read_text()
+
+
+def test_seed_statistics_need_growths_run_to_a_common_size():
+  curve = [1.0, 1.0, 1.0]
+  rec = {"rules": {"margin": {"curve": curve}}, "stopped_at_first_exact": True}
+  out = report._seed_statistics([rec], [rec["rules"]["margin"]])  # pylint: disable=protected-access
+  assert out["N_seeds90"] is None  # first passages say nothing after them
+  recs = [{"stopped_at_first_exact": False} for _ in range(10)]
+  outs = [{"curve": [0.5, 1.0, 1.0]}] * 9 + [{"curve": [1.0, 0.9, 0.9]}]
+  out = report._seed_statistics(recs, outs)  # pylint: disable=protected-access
+  assert out["N_seeds90"] == 2 and out["seeds_exact_at_end"] == "9/10"
+  assert out["seeds_exact_interval"] == "[0.55, 1.00]"
