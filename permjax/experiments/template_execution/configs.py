@@ -233,10 +233,11 @@ def scale() -> Config:
   the margin and midpoint rules (NTK; 172 for NNGP) — with members trained
   to t = ∞ by the linearized trainer (conjugate gradients, matrix-free: GD
   on the k = 256 basis vectors does not reach 1e-7 within 20 000 steps).
-  About 5 s per member on 2 CPU cores."""
+  About 5 s per member on 2 CPU cores; 4 members per call (a call holds
+  every member's hidden layer on all 126 000 encodings)."""
   return Config(name="scale", programs=("addition=64",),
                 regimes=("ntk", "standard"), pairs=10_000, max_members=240,
-                stop_when_exact=False, chunk=32,
+                stop_when_exact=False, chunk=4,
                 train=permjax.TrainConfig(trainer="linearized", solver="cg"))
 
 
