@@ -88,6 +88,11 @@ class EnsembleResult(NamedTuple):
   info: dict
 
 
+
+#: Largest gathered first-layer block of sparse test inputs (bytes); above
+#: it the test inputs are multiplied densely.
+MAX_GATHER_BYTES = 1 << 31
+
 def _is_basis(x: np.ndarray) -> bool:
   return x.shape[0] == x.shape[1] and np.array_equal(x, np.eye(x.shape[0]))
 
@@ -454,9 +459,13 @@ def _plan(spec, config, x_train, y_train, x_test, n_ids, batch_per_device,
   """Device arrays, sparse test inputs, the vmap width and the chunking."""
   dtype = config.jnp_dtype
   in_dim, out_dim = x_train.shape[1], y_train.shape[1]
-  # Test inputs with few ones (the permutation's) are gathered, not multiplied.
+  # Test inputs with few ones (the permutation's) are gathered, not
+  # multiplied, unless the gathered rows (n_test × nonzeros × width) would
+  # not fit (e.g. 10^5 template encodings with 64 matches each).
   nonzeros = int((x_test != 0).sum(axis=1).max()) if len(x_test) else 0
-  xs = (models_lib.sparse_rows(x_test, dtype) if 4 * nonzeros <= in_dim
+  gathered = len(x_test) * nonzeros * spec.width * jnp.dtype(dtype).itemsize
+  xs = (models_lib.sparse_rows(x_test, dtype)
+        if 4 * nonzeros <= in_dim and gathered <= MAX_GATHER_BYTES
         else jnp.asarray(x_test, dtype))
   if devices is not None:
     if isinstance(devices, (str, bytes)) or not hasattr(devices, "__len__") \
