@@ -88,10 +88,10 @@ class EnsembleResult(NamedTuple):
   info: dict
 
 
-
 #: Largest gathered first-layer block of sparse test inputs (bytes); above
 #: it the test inputs are multiplied densely.
 MAX_GATHER_BYTES = 1 << 31
+
 
 def _is_basis(x: np.ndarray) -> bool:
   return x.shape[0] == x.shape[1] and np.array_equal(x, np.eye(x.shape[0]))
