@@ -192,12 +192,14 @@ assert gp.n_at["zero_fixed"][1.0] <= bound["zero_fixed"]
 assert max(gp.n_at["margin"][1.0], nets.n_at["margin"][1.0]) <= 8
 
 # %% [markdown]
-# Under the zero rule the finite ensemble never gets there: at states that
-# match a single template (training inputs), a 0-bit's GP mean and variance
-# are exactly 0, but a trained network carries its training residual, and the
-# N-member average of residuals has a random sign for every N
-# (docs/theory/templates.md §4.4). The first errors say so: by the number of matched
-# templates at the first wrong step,
+# Under the zero rule this finite ensemble does not get there within the
+# members grown. For addition m = 2 the reason is the training residual: at
+# states that match a single template (training inputs) a 0-bit's GP mean
+# and variance are exactly 0, but a trained network carries its residual,
+# whose N-member average has a random sign (docs/theory/templates.md §4.4).
+# The first errors say so, by the number of matched templates at the first
+# wrong step (at larger m most first errors sit at n ≥ 2 instead, where the
+# small negative 0-bit means need the union bound's hundreds of members):
 
 # %%
 last = [e for e in nets.details if e["rule"] == "zero_fixed"][-1]

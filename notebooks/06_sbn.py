@@ -111,9 +111,12 @@ for name in ("sbn_instruction", "sbn_loop", "sbn_idioms"):
 # GP draws and finite networks (both parameterizations) run the loop through
 # `permjax.grow` with a `permjax.ProgramScorer`, every readout rule reading the same running
 # average. The margin rule needs a handful of members; the zero rule (with
-# its 1e-10 threshold) needs the union bound's thousands from the GP and
-# never gets there with finite networks, whose training residual at the
-# one-template states has a random sign.
+# its 1e-10 threshold) needs the union bound's thousands from the GP, and
+# finite networks do not get there within the few members grown here. Not
+# because of training residuals: SBN programs never visit a one-template
+# state. Their first wrong steps are at states matching many templates,
+# whose 0-bits have small negative means (β_n C), the same cause that makes
+# the GP need thousands.
 
 # %%
 prog = permjax.program("sbn_loop", 3 if SMALL else 4)
