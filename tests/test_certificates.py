@@ -193,3 +193,33 @@ def test_committed_certificate_table_regenerates():
       if key != "seconds":
         assert new[key] == r[key], (r["family"], r["m"], r["kernel"],
                                     r["rule"], key, new[key], r[key])
+
+
+@pytest.mark.parametrize("name,bits", [("sbn_instruction", 2),
+                                       ("sbn_idioms", 2)])
+def test_sbn_certificates_from_the_machine_bound(name, bits):
+  """SBN programs: n_bound (the construction's bound on any state) covers
+  every reachable state; the certificate is sound (certified implies every
+  enumerated bit reads right, and its worst margin is a lower bound), and
+  certifies the zero rule with structural zeros fixed; under the per-n
+  midpoint it is conservative (the grid joins n_bound with the heaviest
+  column, which no reachable state combines)."""
+  prog = permjax.program(name, bits)
+  states, n, c1 = _enumerated(prog)
+  assert int(n.max()) <= prog.n_bound
+  for rule in ("midpoint", "zero_fixed"):
+    readout = ro.from_name(rule, "ntk", program=prog)
+    cert = permjax.certify(prog, readout)
+    live = n >= 2
+    mean = permjax.exact_mean()(prog, prog.encode(states[live]))
+    tau = (readout.thresholds(prog.k, n[live][:, None]) if readout.per_n
+           else 0.0)
+    truth = c1[live] > 0
+    keep = np.ones(prog.D, bool)
+    keep[list(readout.fixed_zeros)] = False
+    enumerated = float(np.where(truth, mean - tau, tau - mean)[:, keep].min())
+    assert enumerated > 0
+    if cert.certified:
+      assert enumerated > 1e-12
+    assert cert.worst_margin <= enumerated + 1e-12
+    assert cert.certified == (rule == "zero_fixed")
