@@ -42,8 +42,10 @@ def _median(values):
 
 def seeds_exact(curves: list, target: float = 0.9):
   """From growths run to a common size without early stop: per N the
-  fraction of seeds whose ensemble executes every pair, and the first N at
-  which that fraction reaches ``target`` (None if never).
+  fraction of seeds whose ensemble executes every pair, and the first N
+  from which that fraction stays at or above ``target`` up to the common
+  size (None if it does not end there) — not a first passage, which an
+  ensemble can leave again.
 
   Example:
     >>> frac, n = seeds_exact([[0.5, 1.0, 1.0], [0.9, 0.9, 1.0]], 0.9)
@@ -53,8 +55,10 @@ def seeds_exact(curves: list, target: float = 0.9):
   size = min(len(c) for c in curves)
   exact = np.array([[v >= 1.0 for v in c[:size]] for c in curves])
   frac = exact.mean(axis=0)
-  hit = np.flatnonzero(frac >= target)
-  return frac, (int(hit[0]) + 1 if hit.size else None)
+  below = np.flatnonzero(frac < target)
+  if below.size and below[-1] == size - 1:
+    return frac, None
+  return frac, (int(below[-1]) + 2 if below.size else 1)
 
 
 def _seed_interval(k: int, n: int) -> str:
@@ -107,8 +111,9 @@ def summarize(records: list[dict]) -> list[dict]:
 def _seed_statistics(recs, out) -> dict:
   """Multi-seed statistics, only for growths that did not stop at their
   first all-exact N (a first passage says nothing about the sizes after
-  it): the first N at which ≥ 90% of seeds execute every pair, and the
-  fraction of seeds exact at the largest common size with its interval."""
+  it): the N from which ≥ 90% of seeds execute every pair at every larger
+  size grown, and the fraction of seeds exact at the largest common size
+  with its interval."""
   if any(r.get("stopped_at_first_exact", True) for r in recs):
     return {"N_seeds90": None, "seeds_exact_at_end": None,
             "seeds_exact_interval": None}
@@ -151,7 +156,7 @@ def markdown(rows: list[dict]) -> str:
   if extra:
     lines += ["", "| program | bits | regime | rule | grid bound, every pair "
               "(P≥0.9) | failure rate per pair, 95% upper (at the last N) | "
-              "N with ≥ 90% of seeds exact | seeds exact at the last N "
+              "N from which ≥ 90% of seeds stay exact | seeds exact at the last N "
               "[95%] |", "|" + " --- |" * 8]
     for r in extra:
       rate = r.get("failure_rate_upper95")
