@@ -214,21 +214,30 @@ class Certificate(NamedTuple):
   seconds: float
 
 
-def _grid(shape: ProgramShape, readout, kernel: str, skip_zero_columns: bool):
-  """Cells ``(n, C, c, bit)``, their exact means and thresholds (N → ∞)."""
+def _grid(shape: ProgramShape, skip_zero_columns: bool):
+  """The grid's cells ``(n, C, bit)``: a 1-bit (c = 1) in every column
+  weight C ≥ 1 and a 0-bit (c = 0) in every weight (C = 0 left out when
+  the structural zeros are fixed), for 2 ≤ n ≤ n_bound."""
   ns = np.arange(2, shape.n_bound + 1, dtype=np.int64)
   cs = np.array([c for c, _ in shape.weights], np.int64)
   n, col = np.meshgrid(ns, cs, indexing="ij")
   n, col = n.reshape(-1), col.reshape(-1)
   ones = col >= 1                          # a 1-bit needs a writer
   zeros = ~((col == 0) & skip_zero_columns)
-  cell_n = np.concatenate([n[ones], n[zeros]])
-  cell_c = np.concatenate([col[ones], col[zeros]])
   bit = np.concatenate([np.ones(ones.sum(), np.int64),
                         np.zeros(zeros.sum(), np.int64)])
-  stats = gp_lib.symmetric_gp(shape.k, cell_n, kernel=kernel)
-  mean = gp_lib.template_mean(stats.alpha, stats.beta, bit, cell_c)
-  return cell_n, cell_c, bit, stats, mean
+  return (np.concatenate([n[ones], n[zeros]]),
+          np.concatenate([col[ones], col[zeros]]), bit)
+
+
+def _cell_means(k: int, n, c, weight, kernel: str):
+  """``(μ, σ²_n)`` of cells: the exact mean γ_n c + β_n C and the
+  posterior variance at ``k``."""
+  stats = gp_lib.symmetric_gp(k, np.asarray(n, np.int64), kernel=kernel)
+  mean = gp_lib.template_mean(stats.alpha, stats.beta,
+                              np.asarray(c, np.float64),
+                              np.asarray(weight, np.float64))
+  return mean, stats.sigma2
 
 
 def _check_kernel(kernel):
@@ -287,7 +296,8 @@ def certify(program, readout=None, *, kernel: str = "ntk",
     return Certificate(shape.name, readout.to_dict(), kernel, shape.k,
                        shape.n_bound, True, math.inf, {}, math.nan,
                        round(time.perf_counter() - start, 4))
-  n, col, bit, _, mean = _grid(shape, readout, kernel, fixed)
+  n, col, bit = _grid(shape, fixed)
+  mean, _ = _cell_means(shape.k, n, bit, col, kernel)
   tau = complexity.Thresholds(readout, np.full(n.shape, shape.k), n).limit()
   sign = np.where(bit == 1, 1.0, -1.0)
   margin = sign * (mean - tau)
@@ -339,10 +349,7 @@ def union_bound_size(k: int, n, c, weight, bit, log_counts, readout, *,
   n = np.asarray(n, np.float64)
   if not n.size:
     return 1
-  stats = gp_lib.symmetric_gp(k, n.astype(np.int64), kernel=kernel)
-  mean = gp_lib.template_mean(stats.alpha, stats.beta,
-                              np.asarray(c, np.float64),
-                              np.asarray(weight, np.float64))
+  mean, sigma2 = _cell_means(k, n, c, weight, kernel)
   sign = np.where(np.asarray(bit) > 0, 1.0, -1.0)
   tau = complexity.Thresholds(readout, np.full(n.shape, k), n)
   dead = sign * (mean - tau.limit()) <= 0
@@ -355,7 +362,7 @@ def union_bound_size(k: int, n, c, weight, bit, log_counts, readout, *,
         f"right with high probability"
         + ("" if readout.fixed_zeros else
            " (a structural zero? read with the zero_fixed readout)"))
-  sigma = np.sqrt(stats.sigma2)
+  sigma = np.sqrt(sigma2)
   log_counts = np.asarray(log_counts, np.float64)
   log_delta = math.log(delta)
 
@@ -395,7 +402,7 @@ def certified_ensemble_size(program, readout=None, *, kernel: str = "ntk",
   readout, fixed = _resolve(readout, shape, kernel)
   if shape.n_bound < 2:
     return 1
-  n, col, bit, _, _ = _grid(shape, readout, kernel, fixed)
+  n, col, bit = _grid(shape, fixed)
   columns = dict(shape.weights)
   log_counts = log_class_counts(shape, n) + np.log(
       [columns[c] for c in col])

@@ -68,6 +68,7 @@ def _is_number(value) -> bool:
 
 
 @dataclasses.dataclass(frozen=True)
+
 class Readout:
   """A readout rule (build one with :func:`zero`, :func:`fixed`,
   :func:`midpoint`, :func:`optimal`, :func:`self_calibrated`,
@@ -300,19 +301,11 @@ class Readout:
     if self.fixed_zeros and self.fixed_zeros[-1] >= average.shape[-1]:
       raise ValueError(f"fixed_zeros column {self.fixed_zeros[-1]} is outside"
                        f" the {average.shape[-1]} outputs")
-    if self.rule in ("zero", "fixed", "margin"):
-      out = average > self.tau
-    else:
-      out = np.zeros(average.shape, bool)
-      if live is None or live.any():
-        rows = slice(None) if live is None else live
-        out[..., rows, :] = self._per_n_bits(average[..., rows, :],
-                                             x[rows], N)
-    if live is not None and not live.all():
-      out[..., ~live, :] = False
-    if self.fixed_zeros:
-      out[..., list(self.fixed_zeros)] = False
-    return out
+    n = k = None
+    if self.per_n:  # x was given (checked above)
+      n = count_nonzeros(x[live]) if live.any() else np.zeros(0, np.int64)
+      k = x.shape[-1]
+    return self._read(average, live, n, k, N)
 
   def bits_at(self, average, n, k: int, N=1) -> np.ndarray:
     """:meth:`bits` from the inputs' nonzero counts ``n`` (``(n_inputs,)``)
@@ -332,21 +325,29 @@ class Readout:
     if np.isnan(average).any():
       raise ValueError("the ensemble average holds NaN (a diverged or "
                        "broken member?); NaN has no bits")
-    if self.rule in ("zero", "fixed", "margin"):
+    live = n > 0
+    return self._read(average, live, n[live], k, N)
+
+  def _read(self, average, live, n, k, N) -> np.ndarray:
+    """The bits of ``average`` (``(..., n_inputs, out)``): ``live`` marks
+    the nonzero inputs (None: all), ``n`` counts the nonzeros of the live
+    rows (per-n rules), ``k`` their width; zero inputs and fixed-zero
+    columns read 0."""
+    if not self.per_n:
       out = average > self.tau
-    elif self.rule == "self_calibrated":
-      out = average > self_calibrated_thresholds(average, n)
+    elif live is None or live.all():
+      out = self._per_n_bits(average, n, k, N)
     else:
-      out = average > self.thresholds(k, np.maximum(n, 1)[:, None],
-                                       np.asarray(N, np.float64))
-    out[n == 0] = False
+      out = np.zeros(average.shape, bool)
+      if live.any():
+        out[..., live, :] = self._per_n_bits(average[..., live, :], n, k, N)
+    if live is not None and not live.all():
+      out[..., ~live, :] = False
     if self.fixed_zeros:
-      out[:, list(self.fixed_zeros)] = False
+      out[..., list(self.fixed_zeros)] = False
     return out
 
-  def _per_n_bits(self, average, x, N):
-    n = count_nonzeros(x)
-    k = x.shape[-1]
+  def _per_n_bits(self, average, n, k, N):
     if self.rule == "self_calibrated":
       return average > self_calibrated_thresholds(average, n)
     N = np.asarray(N, np.float64)

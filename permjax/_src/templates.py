@@ -71,7 +71,8 @@ def check_program_size(what: str, templates: int, bits: int) -> None:
 
 
 def _integers(values) -> np.ndarray:
-  """int64 where every value fits, else an object array of Python ints."""
+  """``values`` as int64, or as they are if already an object array of
+  Python ints (numbers wider than int64)."""
   arr = np.asarray(values)
   if arr.dtype.kind == "O":
     return arr
@@ -434,18 +435,19 @@ class Program:
       if v is None:
         raise TypeError(f"{self.name}: operand {name} is None; give both "
                         f"operand arrays, or neither (every pair)")
+      # Python ints of any size stay exact in an object array; anything
+      # else goes through numpy, whose dtype then names what it holds.
       arr = v if isinstance(v, np.ndarray) else np.array(v, dtype=object)
-      if arr.dtype.kind == "O" and not all(
+      ints = arr.dtype.kind == "O" and all(
           isinstance(x, (int, np.integer)) and not isinstance(x, bool)
-          for x in arr.reshape(-1)):
-        arr = np.asarray(v)  # not all integers: numpy's dtype names it
+          for x in arr.reshape(-1))
+      if arr.dtype.kind == "O" and not ints:
+        arr = np.asarray(v)
       if arr.ndim > 1:
         raise ValueError(f"{self.name}: operand {name} must be a scalar or a "
                          f"1-D array of integers, got shape {arr.shape}")
       arr = arr.reshape(-1)
-      if arr.dtype.kind == "O" and all(
-          isinstance(x, (int, np.integer)) and not isinstance(x, bool)
-          for x in arr):
+      if ints:
         values = [int(x) for x in arr]
       elif arr.size and arr.dtype.kind not in "iu":
         raise TypeError(f"{self.name}: operand {name} must hold integers, "
