@@ -104,8 +104,7 @@ def test_smallest_one_bit_mean_against_an_independent_gp_solve():
   mean solved with neural-tangents' kernel and float64 linear algebra on the
   state a = 2^64 - 1, b = 0 (n = 64, every A2 matched)."""
   import jax  # pylint: disable=import-outside-toplevel
-  from permjax._src.nt_compat import nt  # pylint: disable=import-outside-toplevel
-  stax = nt.stax
+  stax = permjax.nt.stax
   prog = permjax.program("addition", 64)
   cert = permjax.certify(prog, ro.midpoint())
   x_train, y_train = prog.training_set()
