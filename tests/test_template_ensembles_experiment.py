@@ -157,3 +157,11 @@ def test_seed_statistics_need_growths_run_to_a_common_size():
   out = report._seed_statistics(recs, outs)  # pylint: disable=protected-access
   assert out["N_seeds90"] == 2 and out["seeds_exact_at_end"] == "9/10"
   assert out["seeds_exact_interval"] == "[0.55, 1.00]"
+  # Half the seeds exact from N = 2 on, all from N = 3 on: the 50% N is 2.
+  assert out["N_seeds50"] == 2
+  # Resampling the 10 seeds draws the never-exact one twice or more with
+  # probability 1 - 0.9^10 - 10·0.1·0.9^9 = 0.26 > 0.025, and then fewer
+  # than 90% are exact at N = 3: the interval's top is beyond the growth.
+  assert out["N_seeds90_interval"] == "[2, > 3]"
+  same = report._seed_statistics(recs, [{"curve": [0.5, 1.0, 1.0]}] * 10)  # pylint: disable=protected-access
+  assert same["N_seeds90_interval"] == "[2, 2]"

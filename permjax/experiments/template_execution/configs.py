@@ -198,9 +198,11 @@ def smoke() -> Config:
 
 
 def default() -> Config:
-  """Addition m = 2..8, multiplication m = 1..4, three regimes, width 1024
-  (2 CPU cores, about 15 minutes)."""
-  return Config(name="default")
+  """Addition m = 2..8, multiplication m = 1..4, three regimes, width 1024,
+  8 seeds each grown to a common size (64 finite members, 4 096 GP draws
+  over at most 2 048 encodings) without stopping at the first all-exact N."""
+  return Config(name="default", seeds=8, stop_when_exact=False,
+                gp_max_states=2048)
 
 
 def paper() -> Config:
@@ -212,18 +214,22 @@ def paper() -> Config:
 
 def widths() -> Config:
   """Width against members: addition m = 4, multiplication m = 2, both
-  parameterizations, widths 64..4096 (and the gp reference)."""
+  parameterizations, widths 64, 256, 1024, 4096 (and the gp reference); 8
+  seeds each grown to 32 members (the margin and midpoint rules need ≤ 8)."""
   return Config(name="widths", programs=("addition=4", "multiplication=2"),
-                widths=(64, 128, 256, 512, 1024, 2048, 4096),
-                max_members=128, gp_max_members=4096)
+                widths=(64, 256, 1024, 4096), seeds=8,
+                max_members=32, chunk=32, gp_max_members=4096,
+                stop_when_exact=False)
 
 
 def sbn_preset() -> Config:
   """The SBN programs: one instruction on every memory of 4 words of 3 bits,
   the multiplication loop (w = 4, every input) and the add/copy idioms
-  (w = 3, every input); three regimes, width 1024."""
+  (w = 3, every input); three regimes, width 1024; 8 seeds grown to a
+  common size as in :func:`default`."""
   return Config(name="sbn", programs=("sbn_instruction=3", "sbn_loop=4",
-                                      "sbn_idioms=3"))
+                                      "sbn_idioms=3"), seeds=8,
+                stop_when_exact=False, gp_max_states=2048)
 
 
 def scale() -> Config:
