@@ -107,6 +107,7 @@ from permjax._src.growth import GOOD_STATUSES
 from permjax._src.growth import grow
 from permjax._src.growth import GrowthCheckpoint
 from permjax._src.growth import GrowthState
+from permjax._src.growth import merge_curves
 from permjax._src.growth import unconverged_count
 from permjax._src.growth import UnconvergedMembersError
 from permjax._src.hypercube import isotypic_blocks
@@ -170,6 +171,7 @@ from permjax._src.sources import GP_SAMPLERS
 from permjax._src.sources import Members
 from permjax._src.sources import MemberSource
 from permjax._src.sources import network_member_source
+from permjax._src.sources import TrainedNetworks
 from permjax._src.tangents import empirical_ntk
 from permjax._src.tangents import mlp_ntk
 from permjax._src.templates import check_correlation
@@ -209,10 +211,12 @@ __all__ = (
     "CheckpointError",
     # growth
     "Members", "MemberSource", "DENSE_AUTO_LIMIT", "GP_SAMPLERS",
-    "gp_member_source", "network_member_source", "TestSet", "unique_inputs",
+    "gp_member_source", "network_member_source", "TrainedNetworks",
+    "TestSet", "unique_inputs",
     "InputScorer", "ProgramScorer", "ProgramTestSet", "first_errors",
     "pair_exactness", "ACCURACY_TARGETS", "GOOD_STATUSES", "Curve",
     "GrowthState", "GrowthCheckpoint", "UnconvergedMembersError", "grow",
+    "merge_curves",
     "accumulate", "ensemble_average", "first_reaching", "check_unconverged",
     "unconverged_count",
     # readouts

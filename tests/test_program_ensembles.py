@@ -6,6 +6,8 @@ zeros hard-wired, 439, 726, 987 for addition m = 2, 3, 4 under the NTK; the
 margin threshold 0.163 for addition m = 4, docs/theory/readout.md §7).
 """
 
+import dataclasses
+
 import jax
 import numpy as np
 import pytest
@@ -224,3 +226,55 @@ def test_bad_input_gets_one_clear_error():
     permjax.ProgramScorer(add3, test, {"m": midpoint})
   with pytest.raises(ValueError, match="unknown readout 'zeroo'"):
     readout_lib.from_name("zeroo", program=add2)
+
+
+@pytest.mark.parametrize("trainer", ["linearized", "gd"])
+def test_trained_networks_are_the_source_members_on_any_block(trainer):
+  # Members trained once and applied block by block are the members
+  # network_member_source trains and evaluates in one call.
+  prog = permjax.program("multiplication", 2)
+  test = permjax.program_test_set(prog)
+  train = permjax.training_examples(prog)
+  spec, key = permjax.MLPSpec(width=64), jax.random.key(3)
+  config = (permjax.TrainConfig(trainer="linearized", solver="cg")
+            if trainer == "linearized" else
+            permjax.TrainConfig(max_steps=2000, tol=1e-5))
+  ref = permjax.network_member_source(spec, train, test.x, key,
+                                      config)(np.arange(4))
+  nets = permjax.TrainedNetworks(spec, train, key, config)
+  head = nets.source(test.x[:50])(np.array([2, 0]))
+  tail = nets.source(test.x[50:])(np.arange(4))
+  assert nets.trained == 4  # members 0 and 2 were not trained again
+  np.testing.assert_allclose(head.outputs, ref.outputs[[2, 0], :50],
+                             atol=1e-6)
+  np.testing.assert_allclose(tail.outputs, ref.outputs[:, 50:], atol=1e-6)
+  assert tail.status.tolist() == ref.status.tolist()
+
+
+def test_growths_on_blocks_of_pairs_merge_into_the_whole_growth(
+    tmp_path, monkeypatch):
+  # The same members grown on blocks of the pairs (too many encodings for
+  # one growth) give the curve and first errors of one growth over all.
+  from permjax.experiments.template_execution import configs, run  # pylint: disable=import-outside-toplevel
+  from permjax.experiments.units import ExperimentError  # pylint: disable=import-outside-toplevel
+  config = configs.Config(
+      programs=("multiplication=3",), regimes=("ntk",), pairs=40,
+      stop_when_exact=False, max_members=5, chunk=5, widths=(64,),
+      train=permjax.TrainConfig(trainer="linearized", solver="cg"))
+  whole = run.run_one(config, "multiplication", 3, "ntk", 64, 0)
+  prog = permjax.program("multiplication", 3)
+  monkeypatch.setattr(run, "BLOCK_BYTES", 13 * prog.steps * prog.D * 8 * 6)
+  blocked = run.run_one(config, "multiplication", 3, "ntk", 64, 0,
+                        str(tmp_path / "ckpt"))
+  assert blocked["member_source"]["blocks"] == 4  # 40 + 9 edge pairs, 13 per block
+  for rule, out in whole["rules"].items():
+    assert blocked["rules"][rule]["curve"] == out["curve"], rule
+    assert blocked["rules"][rule]["n_at"] == out["n_at"], rule
+  key = lambda d: (d["members"], d["rule"])
+  for d, e in zip(sorted(whole["first_errors"], key=key),
+                  sorted(blocked["first_errors"], key=key), strict=True):
+    assert (d["failing_pairs"], d["by_n"], d["by_field"]) == (
+        e["failing_pairs"], e["by_n"], e["by_field"])
+  with pytest.raises(ExperimentError, match="stop_when_exact false"):
+    run.run_one(dataclasses.replace(config, stop_when_exact=True),
+                "multiplication", 3, "ntk", 64, 0)

@@ -369,6 +369,69 @@ def grow(source: Callable, scorer, *, max_members: int, chunk: int,
                [d for d in state.details if d["members"] <= end])
 
 
+def merge_curves(curves: list, weights) -> Curve:
+  """One curve from growths of the same members on disjoint parts of a test
+  set (e.g. blocks of operand pairs, :class:`permjax.TrainedNetworks`):
+  per N the accuracies averaged with ``weights`` (each part's size), so the
+  result is the curve one growth over the whole set would give. Every part
+  must be grown to the same N without early stop.
+
+  Example:
+    >>> a = Curve(("r",), {"r": np.array([0.5, 1.0])}, {}, {}, 2,
+    ...           np.array(["exact"] * 2), np.zeros(2), [])
+    >>> b = a._replace(accuracy={"r": np.array([1.0, 0.0])})
+    >>> merged = merge_curves([a, b], [1, 3])
+    >>> merged.accuracy["r"].tolist(), merged.n_at["r"][0.5], merged.reached
+    ([0.875, 0.25], 1, {'r': False})
+  """
+  if not curves:
+    raise ValueError("merge_curves needs at least one curve")
+  weights = np.asarray(weights, np.float64)
+  if weights.shape != (len(curves),) or np.any(weights <= 0):
+    raise ValueError(f"weights must be one positive size per curve, got "
+                     f"{weights.tolist()} for {len(curves)} curves")
+  first = curves[0]
+  for c in curves[1:]:
+    if c.rules != first.rules or c.members != first.members:
+      raise ValueError(f"curves to merge must cover the same rules and "
+                       f"members, got {c.rules}/{c.members} and "
+                       f"{first.rules}/{first.members}")
+  acc = {r: sum(w * np.asarray(c.accuracy[r], np.float64)
+                for w, c in zip(weights, curves)) / weights.sum()
+         for r in first.rules}
+  targets = sorted(set().union(*[set(t) for c in curves
+                                 for t in c.n_at.values()]) | {1.0})
+  return Curve(first.rules, acc,
+               {r: {t: first_reaching(a, t) for t in targets}
+                for r, a in acc.items()},
+               {r: first_reaching(a, 1.0) is not None for r, a in acc.items()},
+               first.members, first.status, first.final_loss,
+               _merge_details([d for c in curves for d in c.details]))
+
+
+def _merge_details(details: list) -> list:
+  """Scorer records of disjoint parts at the same (members, rule), summed:
+  numbers added, count tables added key by key."""
+  merged: dict = {}
+  for d in details:
+    key = (d.get("members"), d.get("rule"))
+    if key not in merged:
+      merged[key] = {k: (dict(v) if isinstance(v, dict) else v)
+                     for k, v in d.items()}
+      continue
+    into = merged[key]
+    for k, v in d.items():
+      if k in ("members", "rule"):
+        continue
+      if isinstance(v, dict):
+        table = into.setdefault(k, {})
+        for sub, count in v.items():
+          table[sub] = table.get(sub, 0) + count
+      elif isinstance(v, (int, float)) and not isinstance(v, bool):
+        into[k] = into.get(k, 0) + v
+  return list(merged.values())
+
+
 class GrowthCheckpoint:
   """The latest :class:`GrowthState` of one growth, in an orbax folder.
 

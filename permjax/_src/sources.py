@@ -310,3 +310,117 @@ def network_member_source(spec: MLPSpec, train: Examples, x_test: np.ndarray,
   return MemberSource(draw, {"regime": spec.parameterization,
                              "kernel": spec.kernel, "width": spec.width,
                              "trainer": trainer, "dtype": config.dtype})
+
+
+class TrainedNetworks:
+  """Finite networks trained once and applied to any inputs.
+
+  For test sets too large to hold at once (e.g. every encoding of 10^4
+  random 16-bit multiplications: 10^7 encodings × 289 outputs): members are
+  trained on first request (:func:`permjax.train_ensemble`, parameters
+  kept, a few MB each) and :meth:`source` gives a :class:`MemberSource` on
+  one block of test inputs, with the same members on every block, so
+  growths on disjoint blocks combine exactly (:func:`permjax.merge_curves`).
+  Outputs equal :func:`network_member_source`'s up to float rounding (the
+  linearized trainer's move is recovered as ``θ_moved − θ_0``).
+
+  Example:
+    >>> import permjax
+    >>> perm = [1, 2, 0]
+    >>> nets = TrainedNetworks(MLPSpec(width=64), permjax.training_set(perm),
+    ...                        jax.random.key(0),
+    ...                        permjax.TrainConfig(trainer="linearized"))
+    >>> x = permjax.all_inputs(perm).x
+    >>> nets.source(x[:4])(np.arange(3)).outputs.shape
+    (3, 4, 3)
+    >>> nets.trained
+    3
+  """
+
+  def __init__(self, spec: MLPSpec, train: Examples, key: jax.Array,
+               config: training.TrainConfig, **engine_kwargs):
+    self.spec = check_spec(spec)
+    self.key = validation.prng_key("key", key)
+    if not isinstance(config, training.TrainConfig):
+      raise TypeError(f"config must be a permjax.TrainConfig, got {config!r}")
+    self.train, self.config = train, config
+    self._kwargs = engine_kwargs
+    self._params, self._status, self._loss = {}, {}, {}
+    self.in_dim = int(np.shape(train.x)[1])
+    self.out_dim = int(np.shape(train.y)[1])
+    self._apply = jax.jit(jax.vmap(self._apply_one, in_axes=(0, 0, None)))
+
+  @property
+  def trained(self) -> int:
+    """How many members have been trained so far."""
+    return len(self._params)
+
+  def info(self) -> dict:
+    trainer = self.config.trainer + (
+        f"/{self.config.solver}" if self.config.trainer == "linearized"
+        else "")
+    return {"regime": self.spec.parameterization, "kernel": self.spec.kernel,
+            "width": self.spec.width, "trainer": trainer,
+            "dtype": self.config.dtype, "blocked": True}
+
+  def _ensure(self, ids: np.ndarray) -> None:
+    todo = np.array([i for i in ids.tolist() if i not in self._params],
+                    np.int64)
+    if not todo.size:
+      return
+    res = ensemble_training.train_ensemble(
+        self.spec, self.train, self.key, member_ids=todo,
+        x_test=np.asarray(self.train.x)[:1], config=self.config,
+        return_params=True, **self._kwargs)
+    for j, i in enumerate(res.member_ids.tolist()):
+      moved = jax.tree.map(lambda a, j=j: np.asarray(a[j]), res.params)
+      if self.config.trainer == "linearized":
+        start = self._init(i)
+        moved = {"start": start,
+                 "delta": jax.tree.map(np.subtract, moved, start)}
+      self._params[i] = moved
+      self._status[i] = str(res.status[j])
+      self._loss[i] = float(res.final_loss[j])
+
+  def _init(self, member_id: int):
+    return jax.tree.map(np.asarray, self.spec.init_params(
+        jax.random.fold_in(self.key, member_id), self.in_dim, self.out_dim,
+        self.config.jnp_dtype))
+
+  def _apply_one(self, params, member_id, x):
+    del member_id
+    if self.config.trainer == "linearized":
+      return training.linearized_outputs(
+          self.spec, params["start"], params["delta"], x, self.out_dim,
+          self.config.jnp_dtype, self.in_dim)
+    return self.spec.flax_model(self.out_dim, self.config.jnp_dtype).apply(
+        params, x, self.in_dim)
+
+  def outputs(self, ids, x, rows: int = 1 << 14) -> np.ndarray:
+    """``(len(ids), n, out)`` float64 outputs of members ``ids`` on ``x``
+    (``(n, in_dim)``), ``rows`` inputs at a time."""
+    ids = check_member_ids(ids)
+    x = np.asarray(x)
+    if x.ndim != 2 or x.shape[1] != self.in_dim:
+      raise ValueError(f"x must be (n, {self.in_dim}), got {x.shape}")
+    self._ensure(ids)
+    stacked = jax.tree.map(lambda *a: np.stack(a),
+                           *[self._params[i] for i in ids.tolist()])
+    out = np.empty((len(ids), len(x), self.out_dim), np.float64)
+    dtype = self.config.jnp_dtype
+    for start in range(0, len(x), rows):
+      block = jnp.asarray(x[start:start + rows], dtype)
+      out[:, start:start + rows] = np.asarray(
+          self._apply(stacked, jnp.asarray(ids), block), np.float64)
+    return out
+
+  def source(self, x_test) -> MemberSource:
+    """A :class:`MemberSource` on ``x_test`` (same members on any block)."""
+    x_test = np.asarray(x_test)
+
+    def draw(ids):
+      ids = check_member_ids(ids)
+      out = self.outputs(ids, x_test)
+      return Members(out, np.array([self._status[i] for i in ids.tolist()]),
+                     np.array([self._loss[i] for i in ids.tolist()]))
+    return MemberSource(draw, self.info())

@@ -40,6 +40,28 @@ from permjax.experiments.units import ExperimentError
 #: Fractions of pairs whose first ensemble size every record reports.
 PAIR_TARGETS = (0.5, 0.9, 0.999, 1.0)
 
+#: A finite growth over sampled pairs whose running sums (float64, one per
+#: step and output bit of every pair) and one chunk of member outputs would
+#: exceed this many bytes runs in blocks of pairs: the same members (trained
+#: once, :class:`permjax.TrainedNetworks`) grown on each block, the curves
+#: merged (:func:`permjax.merge_curves`).
+BLOCK_BYTES = 1 << 30
+
+
+def pair_blocks(program: permjax.Program, a, b, chunk: int,
+                budget: int | None = None) -> list[tuple]:
+  """``[(a_block, b_block), ...]``: the pairs in order, in blocks whose
+  encodings (at most ``program.steps`` per pair) fit ``budget`` bytes.
+
+  Example:
+    >>> prog = permjax.program("multiplication", 16)
+    >>> [len(x) for x, _ in pair_blocks(prog, [1] * 300, [2] * 300, 4)]
+    [77, 77, 77, 69]
+  """
+  per_pair = program.steps * program.D * 8 * (1 + chunk)
+  size = max(1, (BLOCK_BYTES if budget is None else budget) // per_pair)
+  return [(a[i:i + size], b[i:i + size]) for i in range(0, len(a), size)]
+
 
 def unit_key(program: str, bits: int, regime: str, width: int, seed: int):
   """The member key of one growth: its coordinates folded in, the family
@@ -171,7 +193,9 @@ def run_one(config: Config, program_name: str, bits: int, regime: str,
     pairs_total = len(a)
   if regime == "gp":
     a, b, test = pairs_for(program, config.gp_max_states, a, b)
-  else:
+  blocks = ([(a, b)] if regime == "gp" or not config.pairs
+            else pair_blocks(program, a, b, config.chunk))
+  if regime != "gp" and len(blocks) == 1:
     test = permjax.program_test_set(program, a, b)
   program.ground_truth(a, b)  # every input halts within the budget
   readouts = {name: (permjax.margin_readout(program, kernel=kernel)
@@ -179,19 +203,47 @@ def run_one(config: Config, program_name: str, bits: int, regime: str,
                      permjax.readout.from_name(name, kernel, program=program))
               for name in config.rules}
   start = time.perf_counter()
-  src = _source(config, regime, width, program, test,
-                unit_key(program_name, bits, regime, width, seed))
-  curve = units_lib.grow_unit(
-      config, {"unit": [program_name, bits, regime, width, seed]}, src,
-      permjax.ProgramScorer(program, test, readouts), where=where,
-      checkpoint_dir=checkpoint_dir, on_progress=on_progress,
+  key = unit_key(program_name, bits, regime, width, seed)
+  unit = [program_name, bits, regime, width, seed]
+  grow_args = dict(
+      where=where, on_progress=on_progress,
       accept_unconverged=accept_unconverged,
       max_members=(config.gp_max_members if regime == "gp"
                    else config.max_members),
       chunk=config.chunk, targets=PAIR_TARGETS,
       stop_accuracy=1.0 if config.stop_when_exact else None)
+  if len(blocks) == 1:
+    src = _source(config, regime, width, program, test, key)
+    curve = units_lib.grow_unit(
+        config, {"unit": unit}, src,
+        permjax.ProgramScorer(program, test, readouts),
+        checkpoint_dir=checkpoint_dir, **grow_args)
+    encodings = len(test.x)
+    states = permjax.reachable_states(program, a, b)
+  else:
+    if config.stop_when_exact:
+      raise ExperimentError(
+          f"{where}: {len(a):,} pairs of {program.steps} steps do not fit "
+          f"one growth ({BLOCK_BYTES >> 20} MiB of running sums) and run in "
+          f"{len(blocks)} blocks, which must all grow to the same size: pass "
+          f"--stop_when_exact false")
+    nets = permjax.TrainedNetworks(config.spec(regime, width),
+                                   permjax.training_examples(program), key,
+                                   config.train)
+    curves, encodings = [], 0
+    for i, (ab, bb) in enumerate(blocks):
+      block = permjax.program_test_set(program, ab, bb)
+      encodings += len(block.x)
+      curves.append(units_lib.grow_unit(
+          config, {"unit": unit, "block": i}, nets.source(block.x),
+          permjax.ProgramScorer(program, block, readouts),
+          checkpoint_dir=(None if checkpoint_dir is None else
+                          os.path.join(checkpoint_dir, f"block{i}")),
+          **grow_args))
+    curve = permjax.merge_curves(curves, [len(ab) for ab, _ in blocks])
+    src = permjax.MemberSource(None, {**nets.info(), "blocks": len(blocks)})
+    states = None  # the sampled pairs' states do not fit either
   seconds = time.perf_counter() - start
-  states = permjax.reachable_states(program, a, b)
   per_rule = {}
   for name, readout in readouts.items():
     acc = curve.accuracy[name]
@@ -200,7 +252,8 @@ def run_one(config: Config, program_name: str, bits: int, regime: str,
         "reached": bool(curve.reached[name]),
         "n_at": {str(t): curve.n_at[name][t] for t in PAIR_TARGETS},
         "final_accuracy": round(float(acc[-1]), 6),
-        "bound_N90": _bound(program, readout, kernel, states),
+        "bound_N90": (None if states is None else
+                      _bound(program, readout, kernel, states)),
         "grid_bound_N90": _grid_bound(program, readout, kernel),
         "failed_pairs_at_end": int(round((1 - float(acc[-1])) * len(a))),
         "failure_rate_upper95": clopper_pearson_upper(
@@ -215,7 +268,7 @@ def run_one(config: Config, program_name: str, bits: int, regime: str,
       "T": program.T, "k": program.k, "D": program.D, "steps": program.steps,
       "pairs_total": pairs_total, "pairs_sampled": bool(config.pairs),
       "stopped_at_first_exact": bool(config.stop_when_exact),
-      "pairs_run": int(len(a)), "encodings": int(len(test.x)),
+      "pairs_run": int(len(a)), "encodings": int(encodings),
       "member_source": src.info, "members": int(curve.members),
       "rules": per_rule, "first_errors": curve.details,
       "member_status": fields["member_status"],
