@@ -400,7 +400,8 @@ def merge_curves(curves: list, weights) -> Curve:
                 for w, c in zip(weights, curves)) / weights.sum()
          for r in first.rules}
   targets = sorted(set().union(*[set(t) for c in curves
-                                 for t in c.n_at.values()]) | {1.0})
+                                 for t in c.n_at.values()])
+                   | set(ACCURACY_TARGETS) | {1.0})
   return Curve(first.rules, acc,
                {r: {t: first_reaching(a, t) for t in targets}
                 for r, a in acc.items()},

@@ -56,7 +56,7 @@ def pair_blocks(program: permjax.Program, a, b, chunk: int,
   Example:
     >>> prog = permjax.program("multiplication", 16)
     >>> [len(x) for x, _ in pair_blocks(prog, [1] * 300, [2] * 300, 4)]
-    [77, 77, 77, 69]
+    [86, 86, 86, 42]
   """
   per_pair = program.steps * program.D * 8 * (1 + chunk)
   size = max(1, (BLOCK_BYTES if budget is None else budget) // per_pair)
