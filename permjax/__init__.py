@@ -48,7 +48,10 @@ The public API, by concept (each implemented in one private module):
   :func:`execution_ensemble_size`; certificates at any bit length
   without enumeration (:func:`certify`, :func:`certified_ensemble_size`,
   :func:`margin_readout`, :func:`program_shape`); SBN machines (:class:`SBNMachine`,
-  :func:`sbn_program`, :func:`sbn_interpret`);
+  :func:`sbn_program`, :func:`sbn_interpret`), their assembler
+  (:func:`sbn_assemble`, :func:`sbn_disassemble`) and a program library
+  with Python references (:func:`sbn_library_program`,
+  :func:`check_sbn_program`);
 * every nonzero input at scale: :func:`evaluate_all_inputs` (finite members
   on all ``2^k − 1`` inputs, split-mask partial sums, streamed by layer,
   sharded, resumable) over :func:`stacked_members`;
@@ -157,7 +160,15 @@ from permjax._src.programs.sbn import SBNMachine
 from permjax._src.programs.sbn import sbn_program
 from permjax._src.programs.sbn import signed as sbn_signed
 from permjax._src.programs.sbn import to_operands as sbn_to_operands
+from permjax._src.programs.sbn_library import check_program as check_sbn_program
+from permjax._src.programs.sbn_library import LibraryProgram as SBNLibraryProgram
+from permjax._src.programs.sbn_library import library_program as sbn_library_program
+from permjax._src.programs.sbn_library import NAMES as SBN_LIBRARY
 from permjax._src.readout import Readout
+from permjax._src.sbn_assembly import assemble as sbn_assemble
+from permjax._src.sbn_assembly import Assembly as SBNAssembly
+from permjax._src.sbn_assembly import AssemblyError as SBNAssemblyError
+from permjax._src.sbn_assembly import disassemble as sbn_disassemble
 from permjax._src.scorers import first_errors
 from permjax._src.scorers import InputScorer
 from permjax._src.scorers import pair_exactness
@@ -227,7 +238,9 @@ __all__ = (
     "program_family", "register_program", "addition_program",
     "multiplication_program", "permutation_program", "comparison_program",
     "SBNMachine", "sbn_program", "sbn_interpret", "sbn_to_operands",
-    "sbn_from_operands", "sbn_signed",
+    "sbn_from_operands", "sbn_signed", "sbn_assemble", "sbn_disassemble",
+    "SBNAssembly", "SBNAssemblyError", "sbn_library_program",
+    "SBNLibraryProgram", "SBN_LIBRARY", "check_sbn_program",
     # execution
     "Execution", "execute", "ideal_runs", "reachable_states",
     "program_test_set", "execution_ensemble_size", "ExactMean",
