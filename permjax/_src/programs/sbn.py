@@ -245,9 +245,15 @@ def to_operands(machine: SBNMachine, memory) -> tuple[np.ndarray, np.ndarray]:
     [[5], [13]]
   """
   mem = machine.check_words(memory)
-  image = (mem << (machine.width * np.arange(machine.words))).sum(axis=1)
   half = _half(machine)
-  return image & ((1 << half) - 1), image >> half
+  if machine.words * machine.width <= tpl.INT64_BITS:
+    image = (mem << (machine.width * np.arange(machine.words))).sum(axis=1)
+    return image & ((1 << half) - 1), image >> half
+  # Memories wider than int64: images as Python ints (object arrays).
+  image = [sum(int(v) << (machine.width * j) for j, v in enumerate(row))
+           for row in mem]
+  low = np.array([x & ((1 << half) - 1) for x in image], dtype=object)
+  return low, np.array([x >> half for x in image], dtype=object)
 
 
 def _half(machine: SBNMachine) -> int:
@@ -265,14 +271,28 @@ def from_operands(machine: SBNMachine, a, b) -> np.ndarray:
     [[5, -3]]
   """
   half = _half(machine)
-  image = np.asarray(a, np.int64) | (np.asarray(b, np.int64) << half)
-  over = np.flatnonzero(image >> (machine.words * machine.width))
+  bits = machine.words * machine.width
+  if bits <= tpl.INT64_BITS:
+    image = np.asarray(a, np.int64) | (np.asarray(b, np.int64) << half)
+    over = np.flatnonzero(image >> bits)
+  else:  # Python ints: any memory size
+    image = [int(x) | (int(y) << half) for x, y in
+             zip(np.asarray(a, object).reshape(-1),
+                 np.asarray(b, object).reshape(-1))]
+    over = np.flatnonzero([x >> bits for x in image])
   if over.size:
     raise ValueError(f"{machine.name}: operands ({int(np.asarray(a)[over[0]])}"
                      f", {int(np.asarray(b)[over[0]])}) form a memory image "
-                     f"wider than W·w = {machine.words * machine.width} bits")
-  shifts = machine.width * np.arange(machine.words)
-  mem = (image[:, None] >> shifts) & ((1 << machine.width) - 1)
+                     f"wider than W·w = {bits} bits")
+  if bits <= tpl.INT64_BITS:
+    shifts = machine.width * np.arange(machine.words)
+    mem = (image[:, None] >> shifts) & ((1 << machine.width) - 1)
+  else:
+    mask = (1 << machine.width) - 1
+    mem = np.array([[(x >> (machine.width * j)) & mask
+                     for j in range(machine.words)] for x in image],
+                   dtype=object if machine.width > tpl.INT64_BITS
+                   else np.int64).reshape(len(image), machine.words)
   return signed(mem, machine.width)
 
 
