@@ -182,10 +182,15 @@ def _run_batch(program, predictor, readout, sa, sb, until_first_error):
   per pair, whether some step left the OR rule)."""
   states = program.initial_states(sa, sb)
   left = np.zeros(len(sa), bool)
+  # A pair whose state the predictor and the OR rule both leave unchanged
+  # (a halted machine, a finished addition) stays there: it is settled and
+  # not run again (the predictor is a function of the state).
+  settled = np.zeros(len(sa), bool)
   first = None
   deviated = False
   for step in range(1, program.steps + 1):
-    run = np.flatnonzero(~left) if until_first_error else np.arange(len(sa))
+    keep = ~settled & ~left if until_first_error else ~settled
+    run = np.flatnonzero(keep) if not keep.all() else np.arange(len(sa))
     if not run.size:
       break
     matched = program.matches_unchecked(states[run])
@@ -212,6 +217,9 @@ def _run_batch(program, predictor, readout, sa, sb, until_first_error):
                "fields": _differing_fields(program, nxt[j], ref[j])}
     left[run[bad]] = True
     deviated |= bool(bad.size)
+    still = (nxt.T == states[run].T).all(axis=0)
+    still[bad] = False
+    settled[run[still]] = True
     if len(run) == len(states):
       states = nxt
     else:

@@ -276,9 +276,9 @@ def from_operands(machine: SBNMachine, a, b) -> np.ndarray:
     image = np.asarray(a, np.int64) | (np.asarray(b, np.int64) << half)
     over = np.flatnonzero(image >> bits)
   else:  # Python ints: any memory size
-    image = [int(x) | (int(y) << half) for x, y in
-             zip(np.asarray(a, object).reshape(-1),
-                 np.asarray(b, object).reshape(-1))]
+    low, high = np.broadcast_arrays(np.asarray(a, object).reshape(-1),
+                                    np.asarray(b, object).reshape(-1))
+    image = [int(x) | (int(y) << half) for x, y in zip(low, high)]
     over = np.flatnonzero([x >> bits for x in image])
   if over.size:
     raise ValueError(f"{machine.name}: operands ({int(np.asarray(a)[over[0]])}"
@@ -403,8 +403,16 @@ def auto_pad(machine: SBNMachine, T: int, c_max: int) -> int:  # pylint: disable
   return pad
 
 
+#: SBN template constructions: ``instruction_keyed`` (this module: fetch
+#: templates per instruction, column weight ``L + 2``) and ``decoded``
+#: (:mod:`permjax._src.programs.sbn_decoded`: addresses decoded once,
+#: column weight 4, training set linear in ``W·w + L``).
+DESIGNS = ("instruction_keyed", "decoded")
+
+
 def sbn_program(machine: SBNMachine, max_instructions: int, *, inputs=None,
-                pad: int | str = "auto") -> tpl.Program:
+                pad: int | str = "auto",
+                design: str = "instruction_keyed") -> tpl.Program:
   """The machine as a :class:`permjax.Program`.
 
   Args:
@@ -415,6 +423,8 @@ def sbn_program(machine: SBNMachine, max_instructions: int, *, inputs=None,
     inputs: ``(B, W)`` signed initial memories the program is run on
       (:meth:`Program.all_pairs`); default every memory image.
     pad: all-zero training rows, or ``"auto"`` (:func:`auto_pad`).
+    design: one of :data:`DESIGNS`; ``"decoded"`` scales to real programs
+      (the instruction-keyed one is kept for the committed results).
 
   Returns:
     a :class:`Program`: operands are memory images (:func:`to_operands`),
@@ -430,6 +440,13 @@ def sbn_program(machine: SBNMachine, max_instructions: int, *, inputs=None,
     array([ True])
   """
   _check_machine(machine)
+  if design not in DESIGNS:
+    raise ValueError(f"design must be one of {list(DESIGNS)}, got "
+                     f"{design!r}")
+  if design == "decoded":
+    from permjax._src.programs import sbn_decoded  # pylint: disable=import-outside-toplevel
+    return sbn_decoded.decoded_program(machine, max_instructions,
+                                       inputs=inputs, pad=pad)
   _check_int("max_instructions", max_instructions, 1)
   W, w, L = machine.words, machine.width, machine.halt  # pylint: disable=invalid-name
   tpl.check_program_size(f"{machine.name} (W={W}, w={w}, L={L})",
