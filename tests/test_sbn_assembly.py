@@ -102,7 +102,7 @@ def test_memory_size_and_input_errors():
     permjax.sbn_assemble(".word x\n.word y\nADD x, y", width=8, words=2)
   asm = permjax.sbn_assemble(".word x\nCLR x", width=8, words=4)
   assert asm.machine.words == 4
-  with pytest.raises(ValueError, match="M\\[0\\]=300 .* does not fit"):
+  with pytest.raises(ValueError, match="x=300 does not fit a 8-bit word"):
     asm.memory({"x": 300})
   with pytest.raises(ValueError, match="'z' is not a data word"):
     asm.memory({"z": 1})
@@ -152,3 +152,37 @@ def test_library_refuses_bad_requests():
     permjax.sbn_library_program("sort", 8, 9)
   with pytest.raises(ValueError, match="width must be an integer >= 4"):
     permjax.sbn_library_program("gcd", 3)
+
+
+def test_sbn_experiment_run_and_library(tmp_path, capsys):
+  from permjax.experiments import sbn as exp  # pylint: disable=import-outside-toplevel
+  source = tmp_path / "gcd.sbn"
+  source.write_text(permjax.sbn_library_program("gcd", 8).source)
+  assert exp.main(["run", str(source), "--memory", "a=84,b=36",
+                   "--trace"]) == 0
+  out = capsys.readouterr().out
+  assert "  a = 12\n" in out  # gcd(84, 36)
+  assert "certified yes" in out and "exactly" in out
+  executed = re.findall(r"^\s+\d+  @\d+", out, flags=re.M)
+  assert len(executed) == int(out.split("halted after ")[1].split()[0])
+  assert exp.main(["run", str(source), "--memory", "a=300"]) == 2
+  assert "a=300 does not fit a 8-bit word" in capsys.readouterr().err
+  bad = tmp_path / "bad.sbn"
+  bad.write_text(".word x\nJMP nowhere\n")
+  assert exp.main(["run", str(bad)]) == 2
+  assert "line 2: unknown label 'nowhere'" in capsys.readouterr().err
+  paths = exp.library(exp.PRESETS["smoke"](), str(tmp_path / "lib"),
+                      progress=False)
+  rows = records_lib_rows(paths["summary"])
+  assert [r["program"] for r in rows] == ["gcd(w=4)", "divmod(w=4)",
+                                          "sum3(w=4)", "sort3(w=4)"]
+  for r in rows:
+    assert r["interpreter_mismatches"] == "0" and r["exhaustive"] == "True"
+    assert r["exact_all_correct"] == "True" and r["new_C_max"] == "4"
+    assert int(r["new_k"]) < int(r["old_k"])
+
+
+def records_lib_rows(path):
+  import csv  # pylint: disable=import-outside-toplevel
+  with open(path, encoding="utf-8") as f:
+    return list(csv.DictReader(f))

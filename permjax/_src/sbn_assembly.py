@@ -119,6 +119,12 @@ class Assembly:
       if name.startswith("__") or name.startswith("#"):
         raise ValueError(f"{name!r} is a scratch word or constant; it "
                          f"cannot be set")
+      w = self.machine.width
+      bad = [int(x) for x in np.atleast_1d(v)
+             if not -(1 << (w - 1)) <= int(x) < 1 << (w - 1)]
+      if bad:
+        raise ValueError(f"{name}={bad[0]} does not fit a {w}-bit word "
+                         f"({-(1 << (w - 1))}..{(1 << (w - 1)) - 1})")
       mem[:, self.symbols[name]] = v
     self.machine.check_words(mem)  # every word fits
     return mem
