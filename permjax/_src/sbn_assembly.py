@@ -248,7 +248,7 @@ def assemble(source: str, width: int, *, words: int | None = None,
     >>> len(asm.machine.code), asm.run(asm.memory(), 10)[0][0, 0]
     (3, np.int64(8))
   """
-  width = sbn._check_int("width", width, 2)  # pylint: disable=protected-access
+  width = sbn.check_int("width", width, 2)
   if not isinstance(source, str):
     raise TypeError(f"source must be a string, got {type(source).__name__}")
   low, high = -(1 << (width - 1)), (1 << (width - 1)) - 1
@@ -369,7 +369,7 @@ def assemble(source: str, width: int, *, words: int | None = None,
       origin.append((st, start))
   halt = len(code)
   if words is not None:
-    words = sbn._check_int("words", words, 1)  # pylint: disable=protected-access
+    words = sbn.check_int("words", words, 1)
     if len(initial) > words:
       raise AssemblyError(f"the program needs {len(initial)} words (data, "
                           f"scratch and constants) but words={words}; an "

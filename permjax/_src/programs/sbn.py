@@ -79,7 +79,7 @@ from permjax._src import templates as tpl
 MIN_MARGIN = 0.05
 
 
-def _check_int(name, value, low, high=None):
+def check_int(name, value, low, high=None):
   if (isinstance(value, bool) or not isinstance(value, (int, np.integer))
       or value < low or (high is not None and value > high)):
     bound = f">= {low}" if high is None else f"in {low}..{high}"
@@ -104,8 +104,8 @@ class SBNMachine:
   name: str = "sbn"
 
   def __post_init__(self):
-    _check_int("words", self.words, 1)
-    _check_int("width", self.width, 2)
+    check_int("words", self.words, 1)
+    check_int("width", self.width, 2)
     if not isinstance(self.name, str):
       raise TypeError(f"the machine's name must be a string, got "
                       f"{self.name!r}")
@@ -167,7 +167,7 @@ class SBNMachine:
     return mem.astype(np.int64) % (1 << self.width)
 
 
-def _check_machine(machine) -> None:
+def check_machine(machine) -> None:
   if not isinstance(machine, SBNMachine):
     raise TypeError(f"machine must be a permjax.SBNMachine, got {machine!r}")
 
@@ -202,9 +202,9 @@ def interpret(machine: SBNMachine, memory, max_instructions: int):
     >>> interpret(add, [[3, 2, 0]], 4)[0].tolist()
     [[5, 2, -2]]
   """
-  _check_machine(machine)
+  check_machine(machine)
   mem = machine.check_words(memory).copy()
-  _check_int("max_instructions", max_instructions, 1)
+  check_int("max_instructions", max_instructions, 1)
   if max_instructions * max(1, len(mem)) > (1 << 32):
     raise ValueError(f"max_instructions={max_instructions:,} over "
                      f"{len(mem):,} memories is beyond what the interpreter "
@@ -245,7 +245,7 @@ def to_operands(machine: SBNMachine, memory) -> tuple[np.ndarray, np.ndarray]:
     [[5], [13]]
   """
   mem = machine.check_words(memory)
-  half = _half(machine)
+  half = half_bits(machine)
   if machine.words * machine.width <= tpl.INT64_BITS:
     image = (mem << (machine.width * np.arange(machine.words))).sum(axis=1)
     return image & ((1 << half) - 1), image >> half
@@ -256,7 +256,7 @@ def to_operands(machine: SBNMachine, memory) -> tuple[np.ndarray, np.ndarray]:
   return low, np.array([x >> half for x in image], dtype=object)
 
 
-def _half(machine: SBNMachine) -> int:
+def half_bits(machine: SBNMachine) -> int:
   """Bits of the low operand: ``⌈W·w / 2⌉``."""
   return (machine.words * machine.width + 1) // 2
 
@@ -270,7 +270,7 @@ def from_operands(machine: SBNMachine, a, b) -> np.ndarray:
     >>> from_operands(machine, [5], [13]).tolist()
     [[5, -3]]
   """
-  half = _half(machine)
+  half = half_bits(machine)
   bits = machine.words * machine.width
   if bits <= tpl.INT64_BITS:
     image = np.asarray(a, np.int64) | (np.asarray(b, np.int64) << half)
@@ -439,7 +439,7 @@ def sbn_program(machine: SBNMachine, max_instructions: int, *, inputs=None,
     >>> prog.results(run_or_rule_final(prog, a, b)) == prog.ground_truth(a, b)
     array([ True])
   """
-  _check_machine(machine)
+  check_machine(machine)
   if design not in DESIGNS:
     raise ValueError(f"design must be one of {list(DESIGNS)}, got "
                      f"{design!r}")
@@ -447,7 +447,7 @@ def sbn_program(machine: SBNMachine, max_instructions: int, *, inputs=None,
     from permjax._src.programs import sbn_decoded  # pylint: disable=import-outside-toplevel
     return sbn_decoded.decoded_program(machine, max_instructions,
                                        inputs=inputs, pad=pad)
-  _check_int("max_instructions", max_instructions, 1)
+  check_int("max_instructions", max_instructions, 1)
   W, w, L = machine.words, machine.width, machine.halt  # pylint: disable=invalid-name
   tpl.check_program_size(f"{machine.name} (W={W}, w={w}, L={L})",
                          2 * W * w + 2 * w * L + 6 * w + 4 * L + 3,
@@ -456,7 +456,7 @@ def sbn_program(machine: SBNMachine, max_instructions: int, *, inputs=None,
   temps = templates_of(machine)
   W, w = machine.words, machine.width  # pylint: disable=invalid-name
   width = sum(f for _, f in fields)
-  half = _half(machine)
+  half = half_bits(machine)
   pc0 = W * w
   if inputs is None and (W * w) % 2:
     raise ValueError(f"{machine.name}: with an odd number of memory bits "
@@ -524,7 +524,7 @@ def instruction_program(w: int = 4) -> tpl.Program:
     >>> instruction_program(2).all_pairs()[0].shape
     (256,)
   """
-  w = _check_int("w", w, 2)
+  w = check_int("w", w, 2)
   _check_enumeration("sbn_instruction", w, 4 * w, "memories of 4 words")
   machine = SBNMachine(4, w, ((0, 1, 2), (3, 3, 2)), name="sbn_instruction")
   return sbn_program(machine, 2)
@@ -548,7 +548,7 @@ def loop_program(w: int = 4) -> tpl.Program:
     >>> len(prog.all_pairs()[0]), prog.steps   # 4 values of n, 8 of y
     (32, 104)
   """
-  w = _check_int("w", w, 2)
+  w = check_int("w", w, 2)
   _check_enumeration("sbn_loop", w, 2 * w - 1, "inputs (n, y)")
   machine = SBNMachine(5, w, ((0, 3, 4), (2, 1, 2), (4, 4, 3), (4, 3, 0)),
                        name="sbn_loop")
@@ -577,7 +577,7 @@ def idioms_program(w: int = 4) -> tpl.Program:
     >>> len(idioms_program(2).all_pairs()[0])
     64
   """
-  w = _check_int("w", w, 2)
+  w = check_int("w", w, 2)
   _check_enumeration("sbn_idioms", w, 3 * w, "inputs (x, y, t)")
   machine = SBNMachine(4, w, ((2, 1, 1), (0, 2, 2), (2, 2, 3), (3, 3, 4),
                               (2, 0, 5), (3, 2, 6), (2, 2, 7)),

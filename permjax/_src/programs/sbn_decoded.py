@@ -291,15 +291,15 @@ def decoded_program(machine: sbn.SBNMachine, max_instructions: int, *,
     >>> mem.tolist()
     [[5, 2, -2]]
   """
-  sbn._check_machine(machine)  # pylint: disable=protected-access
-  sbn._check_int("max_instructions", max_instructions, 1)  # pylint: disable=protected-access
+  sbn.check_machine(machine)
+  sbn.check_int("max_instructions", max_instructions, 1)
   W, w = machine.words, machine.width  # pylint: disable=invalid-name
   lay = layout(machine)
   temps, fields = templates_and_fields(machine)
   tpl.check_program_size(f"{machine.name} (W={W}, w={w}, L={machine.halt})",
                          len(temps), sum(f for _, f in fields))
   width = sum(f for _, f in fields)
-  half = sbn._half(machine)  # pylint: disable=protected-access
+  half = sbn.half_bits(machine)
   if inputs is None and (W * w) % 2:
     raise ValueError(f"{machine.name}: with an odd number of memory bits "
                      f"(W·w = {W * w}) not every operand pair is a memory "
