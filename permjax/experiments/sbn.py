@@ -15,7 +15,8 @@ interpreter against its Python reference (every input up to 2^16, else 10^4
 random ones plus edge cases), the instruction-keyed and decoded
 constructions side by side (T, k, steps per instruction, C_max), the
 certificates and grid union bounds per readout, and the exact mean run on
-up to ``exact_inputs`` inputs (run lengths, state-steps per second).
+up to ``exact_inputs`` inputs (run lengths in template steps; speed is
+measured by ``benchmarks/sbn_speed.py``).
 """
 
 from __future__ import annotations
@@ -124,15 +125,13 @@ def library_row(config: Config, entry: str) -> dict:
       row["margin_tau"] = float(f"{readout.tau:.4g}")
   take = min(config.exact_inputs, len(used))
   a, b = new.all_pairs()
-  start = time.perf_counter()
   run = permjax.execute(new, permjax.exact_mean(),
                         permjax.margin_readout(new), a[:take], b[:take])
-  seconds = time.perf_counter() - start
-  steps = int(used[:take].sum()) * (new.steps // budget)
+  # Speed is benchmarks/sbn_speed.py's (this table may share the cores).
   row.update({"exact_inputs": take, "exact_all_correct": run.all_correct,
               "exact_matches_or_rule": run.matches_or_rule,
-              "exact_state_steps": steps, "exact_seconds": round(seconds, 2),
-              "exact_state_steps_per_s": int(steps / max(seconds, 1e-9))})
+              "exact_template_steps": int(used[:take].sum())
+              * (new.steps // budget)})
   return row
 
 
@@ -142,7 +141,8 @@ def markdown(rows: list[dict]) -> str:
           "instructions max/mean | old T / k / S / C_max | "
           "new T / k / S / C_max / n_bound | certified margin/midpoint/zero_fixed "
           "(worst margin, margin rule) | grid N margin/midpoint/zero_fixed | "
-          "exact mean: inputs, exact, state-steps/s |")
+          "exact mean (margin rule): inputs, every step exact, template "
+          "steps run |")
   lines = [head, "|" + " --- |" * 11]
   for r in rows:
     old = (f"{r['old_T']} / {r['old_k']} / {r['old_S']} / {r['old_C_max']}"
@@ -158,7 +158,7 @@ def markdown(rows: list[dict]) -> str:
         f"{r['new_n_bound']} | {cert} ({r['margin_worst_margin']}) | {grid} |"
         f" {r['exact_inputs']:,}, "
         f"{'yes' if r['exact_all_correct'] and r['exact_matches_or_rule'] else 'NO'}"
-        f", {r['exact_state_steps_per_s']:,} |")
+        f", {r['exact_template_steps']:,} |")
   return "\n".join(lines) + "\n"
 
 
