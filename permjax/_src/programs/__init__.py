@@ -19,6 +19,7 @@ from permjax._src.programs import comparison
 from permjax._src.programs import multiplication
 from permjax._src.programs import permutation
 from permjax._src.programs import sbn
+from permjax._src.programs import sbn_library
 from permjax._src.templates import Program
 
 
@@ -138,3 +139,15 @@ register(Family("permutation", permutation.identity_program, 2,
 register(Family("comparison", comparison.comparison_program, 1,
                 "bits per operand", 8,
                 description="a > b, a = b, a < b by a ripple from the top bit"))
+for _name, _size, _what in (
+    ("gcd", None, "gcd by repeated subtraction"),
+    ("fibonacci", None, "the n-th Fibonacci number"),
+    ("divmod", None, "quotient and remainder by repeated subtraction"),
+    ("multiply", None, "x · y by repeated addition"),
+    ("sum", 4, "the sum of 4 words"), ("max", 4, "the maximum of 4 words"),
+    ("sort", 4, "bubble sort of 4 words")):
+  register(Family(f"sbn_{_name}{_size or ''}",
+                  sbn_library.family_program(_name, _size), 4,
+                  "bits per word", 8,
+                  description=f"SBN library, decoded construction: {_what} "
+                  f"(at most {sbn_library.FAMILY_INPUTS} inputs)"))

@@ -401,3 +401,35 @@ def check_program(prog: LibraryProgram, count: int = 10_000,
           "instructions_mean": float(used.mean()),
           "code_length": len(asm.machine.code),
           "words": asm.machine.words}
+
+
+#: Most inputs a library family's program runs (:func:`family_program`).
+FAMILY_INPUTS = 1024
+
+
+def family_program(name: str, size: int | None = None,
+                   max_inputs: int = FAMILY_INPUTS):
+  """A builder ``width -> Program`` for the family registry: the library
+  program on the decoded construction, run on every valid input if there
+  are at most ``max_inputs``, else on the first ``max_inputs`` of
+  :meth:`LibraryProgram.sample_inputs` (edge cases, then random ones from a
+  fixed seed), with the budget the longest of them needs.
+
+  Example:
+    >>> prog = family_program("divmod")(4)
+    >>> prog.name, len(prog.all_pairs()[0])
+    ('divmod(w=4)(W=7,w=4,L=13,decoded)', 56)
+  """
+  from permjax._src.programs import sbn as sbn_lib  # pylint: disable=import-outside-toplevel
+
+  def build(width: int):
+    lib = library_program(name, width, size)
+    values = (lib.all_inputs() if lib.input_count() <= 1 << 16 else
+              lib.sample_inputs(max_inputs))
+    values = {w: v[:max_inputs] for w, v in values.items()}
+    asm = lib.assembly()
+    memory = asm.memory(values)
+    _, used = asm.run(memory, lib.max_instructions)
+    return sbn_lib.sbn_program(asm.machine, int(used.max()), inputs=memory,
+                               design="decoded")
+  return build
