@@ -53,7 +53,7 @@ def seeds_exact(curves: list, target: float = 0.9):
     ([0.0, 0.5, 1.0], 3)
   """
   size = min(len(c) for c in curves)
-  exact = np.array([[v >= 1.0 for v in c[:size]] for c in curves])
+  exact = np.array([np.asarray(c[:size]) >= 1.0 for c in curves])
   frac = exact.mean(axis=0)
   below = np.flatnonzero(frac < target)
   if below.size and below[-1] == size - 1:
@@ -136,12 +136,17 @@ def _bootstrap_interval(curves: list, target: float, resamples: int = 2000,
     return None
   rng = np.random.default_rng(0)
   size = min(len(c) for c in curves)
-  ns = [seeds_exact([curves[i] for i in rng.integers(0, len(curves),
-                                                     len(curves))], target)[1]
-        for _ in range(resamples)]
-  ns = np.array([size + 1 if n is None else n for n in ns], np.float64)
-  low, high = np.quantile(ns, [(1 - level) / 2, (1 + level) / 2])
-  fmt = lambda v: f"> {size}" if v > size else f"{int(v)}"
+  exact = np.array([np.asarray(c[:size]) >= 1.0 for c in curves])
+  picks = rng.integers(0, len(curves), (resamples, len(curves)))
+  frac = exact[picks].mean(axis=1)  # (resamples, size)
+  below = frac < target
+  # the last N below the target: its index from the end, per resample
+  last = size - 1 - np.argmax(below[:, ::-1], axis=1)
+  ns = np.where(~below.any(axis=1), 1,
+                np.where(last == size - 1, size + 1, last + 2))
+  low, high = np.quantile(ns.astype(np.float64),
+                          [(1 - level) / 2, (1 + level) / 2])
+  fmt = lambda v: f"> {size}" if v > size else f"{int(v)}"  # pylint: disable=unnecessary-lambda-assignment
   return f"[{fmt(low)}, {fmt(high)}]"
 
 
