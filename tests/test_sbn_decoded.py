@@ -98,6 +98,13 @@ def test_training_set_grows_linearly_and_the_old_padding_does_not():
   assert old.k > 20 * sizes[8][1]  # the instruction-keyed padding
 
 
+def test_a_machine_too_large_is_refused_before_anything_runs():
+  machine = permjax.SBNMachine(3000, 8, ((0, 1, 1),))
+  with pytest.raises(ValueError, match=r"W=3000, w=8, L=1\) \(150,085 "
+                     r"templates .* above the limit"):
+    permjax.sbn_program(machine, 1, design="decoded")
+
+
 def test_design_is_checked():
   machine = permjax.SBNMachine(2, 4, ((0, 0, 1),))
   with pytest.raises(ValueError, match="design must be one of"):

@@ -242,6 +242,10 @@ def auto_pad(name: str, T: int, n: int, c_max: int) -> int:  # pylint: disable=i
   Example:
     >>> auto_pad("demo", 100, 40, 4)
     133
+    >>> auto_pad("20 000 memory bits", 1000, 20_000, 4)
+    Traceback (most recent call last):
+    ...
+    ValueError: 20 000 memory bits: keeping the worst 1-bit's exact mean at 0.0021 (0.5 of its limit 0.0042 for states matching n=20000 templates, columns of up to 4 writers) needs more than 131,072 padding rows; pass pad= explicitly
   """
   limit = float(tpl.correlation_margin(1e15, n, c_max))
   target = min(MIN_MARGIN, MARGIN_FRACTION * limit)
