@@ -180,20 +180,20 @@ def _differing_fields(program, a, b):
 def _run_batch(program, predictor, readout, sa, sb, until_first_error):
   """Runs one batch of pairs; returns (first failure, wrong results, failed
   per pair, whether some step left the OR rule)."""
-  states = program.initial_states(sa, sb)
+  states = program.initial_states(sa, sb)  # each pair's latest state
   left = np.zeros(len(sa), bool)
-  # A pair whose state the predictor and the OR rule both leave unchanged
-  # (a halted machine, a finished addition) stays there: it is settled and
-  # not run again (the predictor is a function of the state).
-  settled = np.zeros(len(sa), bool)
   first = None
   deviated = False
+  # The pairs still running (their states are the rows of ``cur``). A pair
+  # whose state the predictor and the OR rule both leave unchanged (a
+  # halted machine, a finished addition) is settled: it stays there (the
+  # predictor is a function of the state), so it is retired, its state kept
+  # in ``states``, and the running rows are compacted.
+  run, cur = np.arange(len(sa)), states
   for step in range(1, program.steps + 1):
-    keep = ~settled & ~left if until_first_error else ~settled
-    run = np.flatnonzero(keep) if not keep.all() else np.arange(len(sa))
     if not run.size:
       break
-    matched = program.matches_unchecked(states[run])
+    matched = program.matches_unchecked(cur)
     c1 = program.writes_of(matched)
     ref = c1 > 0
     if hasattr(predictor, "from_counts"):  # no encodings needed
@@ -209,21 +209,26 @@ def _run_batch(program, predictor, readout, sa, sb, until_first_error):
                          f"{program.name} needs ({len(run)}, D={program.D})")
       nxt = readout.bits(outputs, x, predictor.members)
     # (B, D) arrays here are views of bit-major (D, B) ones: reduce over
-    # their rows, and keep the next states as they are when every pair runs.
-    bad = np.flatnonzero((nxt.T != ref.T).any(axis=0))
+    # their rows, and keep them bit-major when compacting.
+    wrong = (nxt.T != ref.T).any(axis=0)
+    bad = np.flatnonzero(wrong)
     if bad.size and first is None:
       i, j = int(run[bad[0]]), int(bad[0])
       first = {"a": int(sa[i]), "b": int(sb[i]), "step": step,
                "fields": _differing_fields(program, nxt[j], ref[j])}
     left[run[bad]] = True
     deviated |= bool(bad.size)
-    still = (nxt.T == states[run].T).all(axis=0)
-    still[bad] = False
-    settled[run[still]] = True
-    if len(run) == len(states):
-      states = nxt
+    retire = (nxt.T == np.asarray(cur).T).all(axis=0) & ~wrong
+    if until_first_error:
+      retire |= wrong
+    if retire.any():
+      states[run[retire]] = nxt[retire]
+      stay = ~retire
+      run = run[stay]
+      cur = np.asarray(nxt).T[:, stay].T
     else:
-      states[run] = nxt
+      cur = nxt
+  states[run] = cur
   if until_first_error:
     return first, int(left.sum()), left, deviated
   got = program.results(states)
