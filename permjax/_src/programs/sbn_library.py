@@ -274,12 +274,12 @@ def _sum(w, n):
 
 
 def _max(w, n):
-  # nm = -max so far; for each A[i]: d = -A[i] - nm = max - A[i] ... written
-  # as d = -A[i]; d -= nm is (m - A[i]); negative: A[i] is larger.
+  # nm holds -max so far. For each A[i]: d = -A[i], then d -= nm gives
+  # max - A[i]; negative means A[i] is larger: take it (nm = -A[i]).
   lines = [f".array A {n}", ".word m", ".word nm", ".word d",
            "CLR nm", "SBN nm, A[0]"]
   for i in range(1, n):
-    lines += [f"CLR d", f"SBN d, A[{i}]", f"SBN d, nm, take{i}",
+    lines += ["CLR d", f"SBN d, A[{i}]", f"SBN d, nm, take{i}",
               f"JMP skip{i}", f"take{i}: CLR nm", f"SBN nm, A[{i}]",
               f"skip{i}:"]
   lines += ["CLR m", "SBN m, nm"]
@@ -301,7 +301,7 @@ def _sort(w, n):
       x, y = f"A[{j}]", f"A[{j + 1}]"
       # f = x - y (negative: in order, skip); else x -= f (x = y) and
       # y += f (y = x).
-      lines += [f"CLR f", f"SBN f, {y}", f"CLR g", f"SBN g, {x}",
+      lines += ["CLR f", f"SBN f, {y}", "CLR g", f"SBN g, {x}",
                 f"SBN f, g, ok{k}", f"SBN {x}, f", f"ADD {y}, f",
                 f"ok{k}:"]
       k += 1
