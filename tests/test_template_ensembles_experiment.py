@@ -98,7 +98,8 @@ def test_committed_results_regenerate_byte_identical(tmp_path):
     assert {r["config_name"] for r in recs} == {config["name"]}
     rows = report.summarize(recs)
     records_lib.write_csv(str(tmp_path / "summary.csv"), rows)
-    (tmp_path / "ensembles.md").write_text(report.markdown(rows))
+    (tmp_path / "ensembles.md").write_text(
+        report.markdown(rows) + report.step_markdown(report.step_rows(recs)))
     for name in ("summary.csv", "ensembles.md"):
       with open(os.path.join(folder, name), "rb") as f:
         assert (tmp_path / name).read_bytes() == f.read(), (folder, name)
@@ -165,3 +166,18 @@ def test_seed_statistics_need_growths_run_to_a_common_size():
   assert out["N_seeds90_interval"] == "[2, > 3]"
   same = report._seed_statistics(recs, [{"curve": [0.5, 1.0, 1.0]}] * 10)  # pylint: disable=protected-access
   assert same["N_seeds90_interval"] == "[2, 2]"
+
+
+def test_single_steps_against_whole_runs():
+  # Two seeds of 10 pairs × 4 steps: 1 and 3 wrong steps, 1 and 2 failing
+  # pairs at N = 8 -> single-step 1 - 4/80, whole-run 1 - 3/20.
+  recs = [{"program": "addition", "bits": 2, "regime": "ntk", "width": 64,
+           "seed": s, "pairs_run": 10, "first_errors": [
+               {"members": 8, "rule": "margin", "steps": 40,
+                "wrong_steps": w, "failing_pairs": f}]}
+          for s, (w, f) in enumerate([(1, 1), (3, 2)])]
+  (row,) = report.step_rows(recs)
+  assert row["single_step_accuracy"] == pytest.approx(1 - 4 / 80)
+  assert row["whole_run_accuracy"] == pytest.approx(1 - 3 / 20)
+  assert "| addition | 2 | ntk | 64 | margin | 8 | 0.950000 | 0.8500 |" in (
+      report.step_markdown([row]))

@@ -231,7 +231,9 @@ def first_errors(program, test: ProgramTestSet, wrong_bits) -> dict:
     wrong_bits: ``(S, D)`` bool, the bits read wrong at each encoding.
 
   Returns:
-    a dict with ``failing_pairs`` (how many pairs fail), ``by_step`` (first
+    a dict with ``failing_pairs`` (how many pairs fail), ``steps`` and
+    ``wrong_steps`` (steps of the pairs' ideal runs, and how many of them
+    are read wrong from the right state), ``by_step`` (first
     wrong step, 1-based, to pairs), ``by_field`` (field to the pairs whose
     first wrong step has that field wrong) and ``by_n`` (matched templates
     at the first wrong step to pairs; ``n = 1`` is a training input).
@@ -250,7 +252,11 @@ def first_errors(program, test: ProgramTestSet, wrong_bits) -> dict:
   padded = np.concatenate([wrong_state, [False]])
   on_path = padded[test.path]  # (P, steps)
   failing = np.flatnonzero(on_path.any(axis=1))
-  out = {"failing_pairs": int(len(failing)), "by_step": {}, "by_field": {},
+  # Single steps read wrong from a right state, over every step of every
+  # pair's ideal run (the per-step accuracy sequence models report; a zero
+  # encoding, path -1, is read without the network and always right).
+  out = {"failing_pairs": int(len(failing)), "steps": int(on_path.size),
+         "wrong_steps": int(on_path.sum()), "by_step": {}, "by_field": {},
          "by_n": {}}
   if not len(failing):
     return out

@@ -153,6 +153,29 @@ def _bootstrap_interval(curves: list, target: float, resamples: int = 2000,
   return f"[{fmt(low)}, {fmt(high)}]"
 
 
+def step_rows(records: list[dict]) -> list[dict]:
+  """Single-step against whole-run accuracy at the recorded ensemble sizes
+  (powers of two and the last), averaged over seeds: the fraction of
+  steps read right from the right state, and of pairs run right to the
+  end. Only records whose first-error entries count steps (newer runs)."""
+  groups = collections.defaultdict(lambda: [0, 0, 0, 0])
+  for r in records:
+    program, bits, regime, width, _ = unit_of(r)
+    for d in r.get("first_errors", []):
+      if "wrong_steps" not in d:
+        continue
+      g = groups[(program, bits, regime, width, d["rule"], d["members"])]
+      g[0] += d["wrong_steps"]
+      g[1] += d["steps"]
+      g[2] += d["failing_pairs"]
+      g[3] += r["pairs_run"]
+  return [{"program": k[0], "bits": k[1], "regime": k[2],
+           "width": k[3] or None, "rule": k[4], "members": k[5],
+           "single_step_accuracy": 1 - v[0] / v[1],
+           "whole_run_accuracy": 1 - v[2] / v[3]}
+          for k, v in sorted(groups.items())]
+
+
 def _fmt(v):
   if v is None:
     return "—"
@@ -199,6 +222,21 @@ def markdown(rows: list[dict]) -> str:
           f"{_fmt(r.get('N_seeds90'))} {r.get('N_seeds90_interval') or ''} | "
           f"{r.get('seeds_exact_at_end') or '—'} "
           f"{r.get('seeds_exact_interval') or ''} |")
+  return "\n".join(lines) + "\n"
+
+
+def step_markdown(rows: list[dict]) -> str:
+  """:func:`step_rows` as a markdown table ("" when there are none)."""
+  if not rows:
+    return ""
+  lines = ["", "Single steps against whole runs (mean over seeds):", "",
+           "| program | bits | regime | width | rule | N | single-step "
+           "accuracy | whole-run accuracy |", "|" + " --- |" * 8]
+  for r in rows:
+    lines.append(f"| {r['program']} | {r['bits']} | {r['regime']} | "
+                 f"{_fmt(r['width'])} | {r['rule']} | {r['members']} | "
+                 f"{r['single_step_accuracy']:.6f} | "
+                 f"{r['whole_run_accuracy']:.4f} |")
   return "\n".join(lines) + "\n"
 
 

@@ -312,7 +312,8 @@ def run(config: Config, workdir: str, *, overwrite: bool = False,
   rows = report.summarize(records)
   records_lib.write_csv(paths["summary"], rows)
   with open(paths["table"], "w") as f:
-    f.write(report.markdown(rows))
+    f.write(report.markdown(rows) + report.step_markdown(
+        report.step_rows(records)))
   report.plot_members_vs_bits(paths["figure"], rows)
   if len(config.widths) > 1:
     report.plot_members_vs_width(paths["figure_width"], rows)
