@@ -228,8 +228,10 @@ def trace(asm: permjax.SBNAssembly, memory: np.ndarray,
 
 def run_file(path: str, width: int, values: dict, max_instructions: int,
              show_trace: bool, check: bool, words: int | None = None,
-             out=sys.stdout) -> int:
-  """The ``run`` subcommand (prints to ``out``); returns an exit code."""
+             out=None) -> int:
+  """The ``run`` subcommand (prints to ``out``, default the current
+  ``sys.stdout``); returns an exit code."""
+  out = sys.stdout if out is None else out
   with open(path, encoding="utf-8") as f:
     source = f.read()
   asm = permjax.sbn_assemble(source, width, words=words,
