@@ -455,45 +455,62 @@ def sbn_program(machine: SBNMachine, max_instructions: int, *, inputs=None,
   fields = fields_of(machine)
   temps = templates_of(machine)
   W, w = machine.words, machine.width  # pylint: disable=invalid-name
-  width = sum(f for _, f in fields)
-  half = half_bits(machine)
   pc0 = W * w
+  initial, result, truth, given = memory_interface(
+      machine, max_instructions, inputs, sum(f for _, f in fields),
+      (pc0, pc0 + machine.halt + 1))  # PC = 0, fetch
+  draft = tpl.Program(f"{machine.name}(W={W},w={w},L={machine.halt})", fields,
+                      temps, max_instructions * machine.steps_per_instruction,
+                      operand_bits=half_bits(machine), initial=initial,
+                      result=result, truth=truth, inputs=given,
+                      n_bound=min(n_bound(machine), len(temps)))
+  if pad == "auto":
+    pad = auto_pad(machine, draft.T, int(draft.column_weights().max()))
+  return dataclasses.replace(draft, pad=pad)
+
+
+def memory_interface(machine: SBNMachine, max_instructions: int, inputs,
+                     width: int, set_bits) -> tuple:
+  """What a construction's :class:`Program` needs besides its templates,
+  shared by both constructions: ``(initial, result, truth, inputs)``.
+
+  ``initial(a, b)``: ``(B, width)`` states with the memory image's bits
+  first (LSB first, word after word) and the state columns ``set_bits``
+  set; ``result(states)``: the memory image the first ``W·w`` bits hold;
+  ``truth(a, b)``: the interpreter's final memory image; ``inputs``: a
+  callable giving the operands of the memories ``inputs`` (None: every
+  image, refused when ``W·w`` is odd).
+  """
+  W, w = machine.words, machine.width  # pylint: disable=invalid-name
   if inputs is None and (W * w) % 2:
     raise ValueError(f"{machine.name}: with an odd number of memory bits "
                      f"(W·w = {W * w}) not every operand pair is a memory "
                      f"image; pass the inputs")
 
+  def bits_of_memory(mem):
+    unsigned = np.asarray(mem % (1 << w), np.int64)
+    return ((unsigned[:, :, None] >> np.arange(w)) & 1).reshape(
+        len(unsigned), W * w)
+
   def initial(a, b):
-    mem = from_operands(machine, a, b) % (1 << w)
-    states = np.zeros((len(mem), width), np.int64)
-    for j in range(W):
-      states[:, j * w:(j + 1) * w] = (mem[:, j:j + 1] >> np.arange(w)) & 1
-    states[:, pc0] = 1  # PC = 0
-    states[:, pc0 + machine.halt + 1] = 1  # fetch
+    states = np.zeros((len(a), width), np.int64)
+    states[:, :W * w] = bits_of_memory(from_operands(machine, a, b))
+    states[:, list(set_bits)] = 1
     return states
 
   def result(states):
-    bits = np.asarray(states, np.int64)[:, :W * w]
-    return (bits << np.arange(W * w)).sum(axis=1)
+    return tpl.number_of(np.asarray(states, np.int64)[:, :W * w])
 
   def truth(a, b):
     final, _ = interpret(machine, from_operands(machine, a, b),
                          max_instructions)
-    x, y = to_operands(machine, final)
-    return x | (y << half)
+    return tpl.number_of(bits_of_memory(final))
 
   given = None
   if inputs is not None:
     ops = to_operands(machine, inputs)
     given = lambda: ops  # pylint: disable=unnecessary-lambda-assignment
-  draft = tpl.Program(f"{machine.name}(W={W},w={w},L={machine.halt})", fields,
-                      temps, max_instructions * machine.steps_per_instruction,
-                      operand_bits=half, initial=initial, result=result,
-                      truth=truth, inputs=given,
-                      n_bound=min(n_bound(machine), len(temps)))
-  if pad == "auto":
-    pad = auto_pad(machine, draft.T, int(draft.column_weights().max()))
-  return dataclasses.replace(draft, pad=pad)
+  return initial, result, truth, given
 
 
 def run_or_rule_final(program: tpl.Program, a, b) -> np.ndarray:

@@ -302,45 +302,15 @@ def decoded_program(machine: sbn.SBNMachine, max_instructions: int, *,
   temps, fields = templates_and_fields(machine)
   tpl.check_program_size(f"{machine.name} (W={W}, w={w}, L={machine.halt})",
                          len(temps), sum(f for _, f in fields))
-  width = sum(f for _, f in fields)
-  half = sbn.half_bits(machine)
-  if inputs is None and (W * w) % 2:
-    raise ValueError(f"{machine.name}: with an odd number of memory bits "
-                     f"(W·w = {W * w}) not every operand pair is a memory "
-                     f"image; pass the inputs")
-  starts = {}
-  at = 0
-  for name, size in fields:
-    starts[name] = at
-    at += size
-
-  def initial(a, b):
-    mem = sbn.from_operands(machine, a, b) % (1 << w)
-    states = np.zeros((len(mem), width), np.int64)
-    for j in range(W):
-      states[:, j * w:(j + 1) * w] = (np.asarray(mem[:, j:j + 1], np.int64)
-                                      >> np.arange(w)) & 1
-    states[:, starts["pc"]] = 1
-    states[:, starts["timer"]] = 1
-    return states
-
-  def result(states):
-    return tpl.number_of(np.asarray(states, np.int64)[:, :W * w])
-
-  def truth(a, b):
-    final, _ = sbn.interpret(machine, sbn.from_operands(machine, a, b),
-                             max_instructions)
-    unsigned = np.asarray(final, np.int64) % (1 << w)
-    return tpl.number_of(((unsigned[:, :, None] >> np.arange(w)) & 1)
-                         .reshape(len(unsigned), W * w))
-
-  given = None
-  if inputs is not None:
-    ops = sbn.to_operands(machine, inputs)
-    given = lambda: ops  # pylint: disable=unnecessary-lambda-assignment
+  starts = np.cumsum([0] + [size for _, size in fields])
+  names = [name for name, _ in fields]
+  initial, result, truth, given = sbn.memory_interface(
+      machine, max_instructions, inputs, int(starts[-1]),
+      (starts[names.index("pc")], starts[names.index("timer")]))
   draft = tpl.Program(
       f"{machine.name}(W={W},w={w},L={machine.halt},decoded)", fields, temps,
-      max_instructions * lay.steps, operand_bits=half, initial=initial,
+      max_instructions * lay.steps, operand_bits=sbn.half_bits(machine),
+      initial=initial,
       result=result, truth=truth, inputs=given,
       n_bound=min(n_bound(machine), len(temps)))
   if pad == "auto":
