@@ -174,24 +174,14 @@ else:
 #
 # Programs are written in a small assembly language (docs/theory/sbn.md
 # §9): named words, labels, constants `#V` and macros (`MOV`, `ADD`, `JMP`,
-# `BEQ`, ...) that expand into SBN. Here: gcd by repeated subtraction.
+# `BEQ`, ...) that expand into SBN. Here: gcd by repeated subtraction, as
+# the program library writes it.
 
 # %%
 import math
 
-source = """
-    .word a
-    .word b
-    .word d
-loop: MOV d, a
-      SBN d, b, less      ; d = a - b < 0: a < b
-      BEQ d, done         ; a == b
-      SUB a, b
-      JMP loop
-less: SUB b, a
-      JMP loop
-done: HALT
-"""
+source = permjax.sbn_library_program("gcd", 8).source  # the library's text
+print(source)
 asm = permjax.sbn_assemble(source, width=8, name="gcd")
 print(asm.text_listing()[:400], "...")
 pairs = [(84, 36), (17, 5), (120, 45), (1, 127)]

@@ -8,6 +8,7 @@ edge cases; errors name the line.
 """
 
 import math
+import os
 import re
 
 import numpy as np
@@ -152,6 +153,16 @@ def test_library_refuses_bad_requests():
     permjax.sbn_library_program("sort", 8, 9)
   with pytest.raises(ValueError, match="width must be an integer >= 4"):
     permjax.sbn_library_program("gcd", 3)
+
+
+def test_the_example_program_file_is_the_library_gcd():
+  path = os.path.join(os.path.dirname(__file__), "..", "experiments", "sbn",
+                      "programs", "gcd.sbn")
+  with open(path, encoding="utf-8") as f:
+    example = permjax.sbn_assemble(f.read(), width=8)
+  library = permjax.sbn_library_program("gcd", 8).assembly()
+  assert example.machine.code == library.machine.code
+  assert example.symbols == library.symbols
 
 
 def test_sbn_experiment_run_and_library(tmp_path, capsys):

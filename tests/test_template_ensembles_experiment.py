@@ -98,8 +98,7 @@ def test_committed_results_regenerate_byte_identical(tmp_path):
     assert {r["config_name"] for r in recs} == {config["name"]}
     rows = report.summarize(recs)
     records_lib.write_csv(str(tmp_path / "summary.csv"), rows)
-    (tmp_path / "ensembles.md").write_text(
-        report.markdown(rows) + report.step_markdown(report.step_rows(recs)))
+    (tmp_path / "ensembles.md").write_text(report.tables(recs, rows))
     for name in ("summary.csv", "ensembles.md"):
       with open(os.path.join(folder, name), "rb") as f:
         assert (tmp_path / name).read_bytes() == f.read(), (folder, name)

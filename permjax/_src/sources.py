@@ -305,11 +305,15 @@ def network_member_source(spec: MLPSpec, train: Examples, x_test: np.ndarray,
                                    **engine_kwargs)
     return Members(res.outputs.astype(np.float64), res.status,
                    res.final_loss.astype(np.float64))
+  return MemberSource(draw, _network_info(spec, config))
+
+
+def _network_info(spec: MLPSpec, config: training.TrainConfig) -> dict:
+  """The record of where finite members come from."""
   trainer = config.trainer + (f"/{config.solver}"
                               if config.trainer == "linearized" else "")
-  return MemberSource(draw, {"regime": spec.parameterization,
-                             "kernel": spec.kernel, "width": spec.width,
-                             "trainer": trainer, "dtype": config.dtype})
+  return {"regime": spec.parameterization, "kernel": spec.kernel,
+          "width": spec.width, "trainer": trainer, "dtype": config.dtype}
 
 
 class TrainedNetworks:
@@ -348,7 +352,7 @@ class TrainedNetworks:
     self._params, self._status, self._loss = {}, {}, {}
     self.in_dim = int(np.shape(train.x)[1])
     self.out_dim = int(np.shape(train.y)[1])
-    self._apply = jax.jit(jax.vmap(self._apply_one, in_axes=(0, 0, None)))
+    self._apply = jax.jit(jax.vmap(self._apply_one, in_axes=(0, None)))
 
   @property
   def trained(self) -> int:
@@ -356,12 +360,7 @@ class TrainedNetworks:
     return len(self._params)
 
   def info(self) -> dict:
-    trainer = self.config.trainer + (
-        f"/{self.config.solver}" if self.config.trainer == "linearized"
-        else "")
-    return {"regime": self.spec.parameterization, "kernel": self.spec.kernel,
-            "width": self.spec.width, "trainer": trainer,
-            "dtype": self.config.dtype, "blocked": True}
+    return {**_network_info(self.spec, self.config), "blocked": True}
 
   def _ensure(self, ids: np.ndarray) -> None:
     todo = np.array([i for i in ids.tolist() if i not in self._params],
@@ -387,8 +386,7 @@ class TrainedNetworks:
         jax.random.fold_in(self.key, member_id), self.in_dim, self.out_dim,
         self.config.jnp_dtype))
 
-  def _apply_one(self, params, member_id, x):
-    del member_id
+  def _apply_one(self, params, x):
     if self.config.trainer == "linearized":
       return training.linearized_outputs(
           self.spec, params["start"], params["delta"], x, self.out_dim,
@@ -411,7 +409,7 @@ class TrainedNetworks:
     for start in range(0, len(x), rows):
       block = jnp.asarray(x[start:start + rows], dtype)
       out[:, start:start + rows] = np.asarray(
-          self._apply(stacked, jnp.asarray(ids), block), np.float64)
+          self._apply(stacked, block), np.float64)
     return out
 
   def source(self, x_test) -> MemberSource:

@@ -225,6 +225,12 @@ def markdown(rows: list[dict]) -> str:
   return "\n".join(lines) + "\n"
 
 
+def tables(records: list[dict], rows: list[dict]) -> str:
+  """The ``ensembles.md`` text: :func:`markdown` of the summary ``rows``
+  and the single-step table of the ``records``."""
+  return markdown(rows) + step_markdown(step_rows(records))
+
+
 def step_markdown(rows: list[dict]) -> str:
   """:func:`step_rows` as a markdown table ("" when there are none)."""
   if not rows:

@@ -214,6 +214,7 @@ def run_one(config: Config, program_name: str, bits: int, regime: str,
       stop_accuracy=1.0 if config.stop_when_exact else None)
   if len(blocks) == 1:
     src = _source(config, regime, width, program, test, key)
+    source_info = src.info
     curve = units_lib.grow_unit(
         config, {"unit": unit}, src,
         permjax.ProgramScorer(program, test, readouts),
@@ -241,7 +242,7 @@ def run_one(config: Config, program_name: str, bits: int, regime: str,
                           os.path.join(checkpoint_dir, f"block{i}")),
           **grow_args))
     curve = permjax.merge_curves(curves, [len(ab) for ab, _ in blocks])
-    src = permjax.MemberSource(None, {**nets.info(), "blocks": len(blocks)})
+    source_info = {**nets.info(), "blocks": len(blocks)}
     states = None  # the sampled pairs' states do not fit either
   seconds = time.perf_counter() - start
   per_rule = {}
@@ -269,7 +270,7 @@ def run_one(config: Config, program_name: str, bits: int, regime: str,
       "pairs_total": pairs_total, "pairs_sampled": bool(config.pairs),
       "stopped_at_first_exact": bool(config.stop_when_exact),
       "pairs_run": int(len(a)), "encodings": int(encodings),
-      "member_source": src.info, "members": int(curve.members),
+      "member_source": source_info, "members": int(curve.members),
       "rules": per_rule, "first_errors": curve.details,
       "member_status": fields["member_status"],
       "unconverged": fields["unconverged"],
@@ -312,8 +313,7 @@ def run(config: Config, workdir: str, *, overwrite: bool = False,
   rows = report.summarize(records)
   records_lib.write_csv(paths["summary"], rows)
   with open(paths["table"], "w") as f:
-    f.write(report.markdown(rows) + report.step_markdown(
-        report.step_rows(records)))
+    f.write(report.tables(records, rows))
   report.plot_members_vs_bits(paths["figure"], rows)
   if len(config.widths) > 1:
     report.plot_members_vs_width(paths["figure_width"], rows)
