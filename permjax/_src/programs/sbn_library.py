@@ -413,7 +413,8 @@ def family_program(name: str, size: int | None = None,
   program on the decoded construction, run on every valid input if there
   are at most ``max_inputs``, else on the first ``max_inputs`` of
   :meth:`LibraryProgram.sample_inputs` (edge cases, then random ones from a
-  fixed seed), with the budget the longest of them needs.
+  fixed seed — not the first inputs in enumeration order), with the budget
+  the longest of them needs.
 
   Example:
     >>> prog = family_program("divmod")(4)
@@ -424,9 +425,10 @@ def family_program(name: str, size: int | None = None,
 
   def build(width: int):
     lib = library_program(name, width, size)
-    values = (lib.all_inputs() if lib.input_count() <= 1 << 16 else
-              lib.sample_inputs(max_inputs))
-    values = {w: v[:max_inputs] for w, v in values.items()}
+    values = lib.all_inputs() if lib.input_count() <= 1 << 16 else None
+    if values is None or len(next(iter(values.values()))) > max_inputs:
+      values = lib.sample_inputs(max_inputs)  # edge cases, then random
+      values = {w: v[:max_inputs] for w, v in values.items()}
     asm = lib.assembly()
     memory = asm.memory(values)
     _, used = asm.run(memory, lib.max_instructions)
