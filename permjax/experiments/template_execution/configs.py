@@ -263,9 +263,29 @@ def scale_mult() -> Config:
                 train=permjax.TrainConfig(trainer="linearized", solver="cg"))
 
 
+def sbn_library() -> Config:
+  """The SBN library programs on the decoded construction, 8-bit words, up
+  to 1 024 inputs each (every valid input where there are fewer: fibonacci
+  12, multiply 892): GP draws over the inputs whose encodings fit 4 096, and
+  finite networks of both parameterizations, width 1024, linearized trainer,
+  8 seeds grown without stopping early to 56 members — past the certificate
+  grid's margin-rule bound of every program (12–53), short of most
+  midpoint-rule bounds (18–179). GPU-sized: a member applied to sum4's
+  282 624 distinct encodings takes about 30 s on 2 CPU cores, gcd visits
+  about 17 times as many; on CPU run one program and seed at a time
+  (``--programs sbn_sum4=8 --seeds 1``)."""
+  return Config(name="sbn_library", programs=tuple(
+      f"sbn_{p}=8" for p in ("sum4", "max4", "sort4", "divmod", "gcd",
+                             "multiply", "fibonacci")),
+                rules=("margin", "midpoint"), seeds=8, max_members=56,
+                gp_max_members=256, gp_max_states=4096,
+                stop_when_exact=False, chunk=4,
+                train=permjax.TrainConfig(trainer="linearized", solver="cg"))
+
+
 PRESETS = {"smoke": smoke, "default": default, "paper": paper,
            "widths": widths, "sbn": sbn_preset, "scale": scale,
-           "scale_mult": scale_mult}
+           "scale_mult": scale_mult, "sbn_library": sbn_library}
 
 
 def config_from_record(record: dict) -> Config:
