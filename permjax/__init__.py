@@ -55,6 +55,10 @@ The public API, by concept (each implemented in one private module):
 * every nonzero input at scale: :func:`evaluate_all_inputs` (finite members
   on all ``2^k − 1`` inputs, split-mask partial sums, streamed by layer,
   sharded, resumable) over :func:`stacked_members`;
+* graph algorithms (:mod:`permjax.graphs`): a :class:`NodeProgram` (a
+  template program with an outbox), :func:`flooding_program`,
+  :func:`run_graph` (message passing with any predictor and readout),
+  :func:`graph_test_set`, :class:`GraphScorer`, :func:`graph_ensemble_size`;
 * ensemble complexity: :func:`ensemble_size`, :func:`paper_style_bound`,
   :func:`paper_figure_bound`, :func:`worst_n`, :func:`worst_ratio`.
 
@@ -82,6 +86,16 @@ from permjax._src.ensemble_training import merge_results
 from permjax._src.ensemble_training import train_ensemble
 from permjax._src.ensemble_training import TrainingDivergedError
 from permjax._src.execution import execute
+from permjax._src.message_passing import graph_ensemble_size
+from permjax._src.message_passing import graph_margin
+from permjax._src.message_passing import graph_test_set
+from permjax._src.message_passing import GraphRun
+from permjax._src.message_passing import run_graph
+from permjax._src.message_passing import SlotCollisionError
+from permjax._src.node_program import NodeProgram
+from permjax._src.programs.flooding import flooding_program
+from permjax._src.scorers import GraphScorer
+from permjax._src.scorers import GraphTestSet
 from permjax._src.execution import Execution
 from permjax._src.certificates import Certificate
 from permjax._src.certificates import certified_ensemble_size
@@ -199,6 +213,7 @@ from permjax._src.training import TrainConfig
 from permjax._src.training import training_loss
 
 from permjax import readout  # the readout rules: permjax.readout.midpoint()
+from permjax import graphs  # graphs, colourings: permjax.graphs.grid_graph(3, 3)
 
 __version__ = "0.3.0"
 
@@ -246,6 +261,10 @@ __all__ = (
     "program_test_set", "execution_ensemble_size", "ExactMean",
     "exact_mean", "NTReferenceMean", "EnsembleMean", "gp_ensemble_mean",
     "network_ensemble_mean", "training_examples",
+    # graph algorithms: node programs run by message passing
+    "graphs", "NodeProgram", "flooding_program", "run_graph", "GraphRun",
+    "SlotCollisionError", "graph_test_set", "GraphTestSet", "GraphScorer",
+    "graph_ensemble_size", "graph_margin",
     # certificates without enumeration
     "Certificate", "certify", "certified_ensemble_size", "margin_readout",
     "program_shape", "ProgramShape",

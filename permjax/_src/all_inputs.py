@@ -35,7 +35,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
-import time
 from typing import NamedTuple
 
 import jax

@@ -117,10 +117,13 @@ def program_test_set(program: tpl.Program, a=None, b=None) -> ProgramTestSet:
 
 
 def margin(program: tpl.Program, kernel: str = "ntk",
-           states=None) -> readout_lib.Readout:
+           states=None, *, matches=None) -> readout_lib.Readout:
   """The margin readout of a program: one threshold, half the smallest
   1-bit mean of the exact ``kernel`` mean over the reachable ``states``
-  (default: every state of every pair; docs/theory/readout.md §7).
+  (default: every state of every pair; docs/theory/readout.md §7), or over
+  the encodings of ``matches`` (``(S, T)`` bool, the templates each
+  matches) where those are what is known (a graph run's visited
+  encodings).
 
   Example:
     >>> from permjax._src.programs import addition
@@ -128,14 +131,13 @@ def margin(program: tpl.Program, kernel: str = "ntk",
     0.1628
   """
   program = predictors.check_program(program)
-  states = (reachable_states(program) if states is None
-            else program.check_states(states))
-  n, _ = program.write_counts(states)
-  live = states[n >= 2]
+  matched = _matches_of(program, states, matches)
+  n = matched.sum(1)
+  live = matched[n >= 2]
   if not len(live):
-    live = states[n >= 1]
-  mean = predictors.exact_mean(kernel)(program, program.encode(live))
-  ones = program.step(live)
+    live = matched[n >= 1]
+  mean = predictors.exact_mean(kernel)(program, program.encode_matches(live))
+  ones = program.writes_of(live) > 0
   if not ones.any():
     raise ValueError(f"{program.name}: no reachable state writes a 1-bit, "
                      f"so the margin rule has no threshold")
@@ -242,7 +244,9 @@ def _run_batch(program, predictor, readout, sa, sb, until_first_error):
   return first, int(miss.size), left, deviated
 
 
-def _check_predictor(predictor):
+def check_predictor(predictor):
+  """``predictor`` if it is callable with a valid ``members``; else one
+  TypeError/ValueError saying what a predictor is."""
   members = getattr(predictor, "members", None)
   if not callable(predictor) or members is None:
     raise TypeError(f"predictor must be callable (program, x) -> (B, D) with "
@@ -290,7 +294,7 @@ def execute(program: tpl.Program, predictor, readout=None, a=None, b=None, *,
     (64, True, True)
   """
   program = predictors.check_program(program)
-  predictor = _check_predictor(predictor)
+  predictor = check_predictor(predictor)
   readout = readout_lib.check_readout(
       readout_lib.zero() if readout is None else readout)
   readout = readout.follow(getattr(predictor, "kernel", None))
@@ -324,9 +328,21 @@ def execute(program: tpl.Program, predictor, readout=None, a=None, b=None, *,
                    readout.to_dict())
 
 
+def _matches_of(program, states, matches):
+  """The ``(S, T)`` templates matched by ``states`` (default: every
+  reachable state), or ``matches`` checked."""
+  if matches is not None:
+    if states is not None:
+      raise ValueError("give states or matches, not both")
+    return program.check_matches(matches)
+  states = (reachable_states(program) if states is None
+            else program.check_states(states))
+  return program.matches_unchecked(states)
+
+
 def execution_ensemble_size(program: tpl.Program, readout=None, *,
                             kernel: str = "ntk", target: float = 0.9,
-                            states=None) -> int:
+                            states=None, matches=None) -> int:
   """Members for P(every bit of every reachable state right) ≥ ``target``,
   by the union bound (Gaussian limit; docs/theory/templates.md §3.4).
 
@@ -345,6 +361,8 @@ def execution_ensemble_size(program: tpl.Program, readout=None, *,
     kernel: the GP the members follow (``"ntk"`` or ``"nngp"``).
     target: the probability that everything is right.
     states: the states to cover (default: every reachable state).
+    matches: instead of ``states``, ``(S, T)`` bool: the templates each
+      encoding to cover matches (a graph run's visited encodings).
 
   Returns:
     the smallest N, an int.
@@ -362,10 +380,10 @@ def execution_ensemble_size(program: tpl.Program, readout=None, *,
                      f"{kernel!r}")
   readout = complexity.resolve_readout(readout, kernel)
   complexity.check_target(target)
-  states = (reachable_states(program) if states is None
-            else program.check_states(states))
-  n, c1 = program.write_counts(states)
-  truth = program.step(states)
+  matched = _matches_of(program, states, matches)
+  n = matched.sum(1)
+  c1 = program.writes_of(matched).astype(np.int64)
+  truth = c1 > 0
   live = n >= 2
   n, c1, truth = n[live], c1[live], truth[live]
   weights = np.broadcast_to(program.column_weights(), c1.shape)

@@ -23,6 +23,10 @@ Two scorers ship:
   accuracy is the fraction of pairs every step of which reads right
   (docs/theory/templates.md §4.1), and the details are where failing pairs
   first go wrong (step, field, matched templates) at every power of two.
+* :class:`GraphScorer` — a node program's graph cases, through the distinct
+  encodings their OR-rule runs visit at any node and round
+  (:class:`GraphTestSet`): the accuracy is the fraction of cases run
+  exactly at every node, round and bit (docs/theory/graphs.md §4.1).
 """
 
 from __future__ import annotations
@@ -351,6 +355,101 @@ class ProgramScorer:
              **first_errors(self.program, self.test,
                             self.wrong_bits(r, average, members))}
             for name, r in self.readouts.items()]
+
+  def record_at(self, max_members: int) -> list:
+    return [1 << i for i in range(max(1, max_members).bit_length())]
+
+
+class GraphTestSet(NamedTuple):
+  """What an ensemble must read right to run a set of graph cases exactly.
+
+  Attributes:
+    x: ``(S, k)`` the distinct encodings the OR rule visits (float64).
+    truth: ``(S, D)`` bool, the OR rule's bits at each.
+    path: ``(P, L)`` int, the rows of ``x`` each case visits (padded with
+      ``-1``, read as always right), so a case is exact iff every row on its
+      path is read right (:func:`permjax.pair_exactness`).
+    matches: ``(S, T)`` bool, the templates each encoding matches.
+    cases: ``(P,)`` case labels (graph name and inputs).
+    rounds: ``(P,)`` rounds each case ran (to its fixed point).
+    program: the node program's name.
+    fingerprint: its template program's fingerprint.
+  """
+  x: np.ndarray
+  truth: np.ndarray
+  path: np.ndarray
+  matches: np.ndarray
+  cases: tuple
+  rounds: np.ndarray
+  program: str
+  fingerprint: str
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class GraphScorer:
+  """Fraction of graph cases run exactly (every node, round and bit equal
+  to the OR rule), per readout; at every power of two the failing cases,
+  the wrong encodings and where they are wrong.
+
+  Attributes:
+    program: the node program's :class:`permjax.Program`.
+    test: its :class:`GraphTestSet` (:func:`permjax.graph_test_set`).
+    readouts: ``{name: Readout}``.
+  """
+  program: object
+  test: GraphTestSet
+  readouts: dict
+
+  def __post_init__(self):
+    object.__setattr__(self, "readouts", readouts_by_name(self.readouts))
+    if not isinstance(self.test, GraphTestSet):
+      raise TypeError(f"test must be a GraphTestSet (see "
+                      f"permjax.graph_test_set), got {type(self.test)}")
+    if self.test.fingerprint != getattr(self.program, "fingerprint", None):
+      raise ValueError(f"the test set was built for {self.test.program!r}, "
+                       f"not for {getattr(self.program, 'name', self.program)!r}")
+
+  @property
+  def rules(self) -> tuple:
+    return tuple(self.readouts)
+
+  @property
+  def shape(self) -> tuple:
+    return tuple(self.test.truth.shape)
+
+  def follow(self, kernel: str) -> "GraphScorer":
+    return GraphScorer(self.program, self.test,
+                       {n: r.follow(kernel) for n, r in self.readouts.items()})
+
+  def wrong_bits(self, readout, average, members) -> np.ndarray:
+    return readout.bits(average, self.test.x, members) != self.test.truth
+
+  def score(self, average, members) -> np.ndarray:
+    out = np.zeros((len(self.readouts), len(average)))
+    for i, r in enumerate(self.readouts.values()):
+      wrong = self.wrong_bits(r, average, members).any(axis=-1)
+      out[i] = pair_exactness(self.test, wrong).mean(axis=-1)
+    return out
+
+  def details(self, average, members) -> list:
+    out = []
+    for name, r in self.readouts.items():
+      wrong = self.wrong_bits(r, average, members)
+      bad = wrong.any(axis=1)
+      by_field = {}
+      for field, width in self.program.fields:
+        cols = [self.program.index(field, bit) for bit in range(width)]
+        hit = int(wrong[:, cols].any(axis=1).sum())
+        if hit:
+          by_field[field] = hit
+      ns, counts = np.unique(self.test.matches[bad].sum(1),
+                             return_counts=True)
+      out.append({"members": int(members), "rule": name,
+                  "failing_cases": int((~pair_exactness(self.test, bad)).sum()),
+                  "encodings": int(len(bad)), "wrong_encodings": int(bad.sum()),
+                  "wrong_bits": int(wrong.sum()), "by_field": by_field,
+                  "by_n": {str(n): int(c) for n, c in zip(ns, counts)}})
+    return out
 
   def record_at(self, max_members: int) -> list:
     return [1 << i for i in range(max(1, max_members).bit_length())]

@@ -40,7 +40,9 @@ class Template(NamedTuple):
     name: a label, e.g. ``"A1(3)"``.
     ones: ``((field, bit), ...)`` required to be 1.
     zeros: ``((field, bit), ...)`` required to be 0.
-    writes: ``((field, bit), ...)`` set to 1 in the next state.
+    writes: ``((field, bit), ...)`` set to 1 in the next state; empty for
+      a template whose training target is the zero row (it still counts in
+      the matched number ``n`` of a state).
   """
   name: str
   ones: tuple
@@ -143,8 +145,8 @@ class Program:
 
   Raises:
     ValueError: a template names an unknown field or an out-of-range bit,
-      requires a bit to be both 0 and 1, or writes nothing; two fields share
-      a name.
+      requires a bit to be both 0 and 1, or has no condition; two fields
+      share a name.
   """
   name: str
   fields: tuple
@@ -216,8 +218,6 @@ class Program:
       if clash.size:
         raise ValueError(f"{self.name}: template {tpl.name} requires bits "
                          f"{clash.tolist()} to be both 0 and 1")
-      if not writes[t].any():
-        raise ValueError(f"{self.name}: template {tpl.name} writes no bit")
       if not (ones[t].any() or zeros[t].any()):
         raise ValueError(f"{self.name}: template {tpl.name} has no condition")
     if not (isinstance(self.pad, int) and self.pad >= 0):
@@ -328,6 +328,11 @@ class Program:
     """``C_j``: how many templates write bit j, ``(D,)``."""
     return self._writes.sum(0)
 
+  def requirements(self) -> tuple[np.ndarray, np.ndarray]:
+    """``(ones, zeros)``: ``(T, D)`` bool, the bits each template requires
+    to be 1 and to be 0 (copies)."""
+    return self._ones.copy(), self._zeros.copy()
+
   def structural_zeros(self) -> np.ndarray:
     """Output bits no template writes (constant 0 under the OR rule)."""
     return self.column_weights() == 0
@@ -375,7 +380,22 @@ class Program:
       out[t] = hit
     return out.T
 
-  def _check_matches(self, matches) -> np.ndarray:
+  def matches_values(self, states) -> np.ndarray:
+    """``(B, T)`` bool: the templates real-valued ``states`` ``(B, D)``
+    match when every required one must equal 1 exactly and every required
+    zero 0 exactly (a state fed back without a readout matches nothing at a
+    bit that is neither)."""
+    arr = np.asarray(states, np.float64)
+    if arr.ndim != 2 or arr.shape[1] != self.D:
+      raise ValueError(f"{self.name}: states must be (batch, D={self.D}), "
+                       f"got shape {arr.shape}")
+    one = (arr == 1.0).astype(np.int32) @ self._ones.T.astype(np.int32)
+    zero = (arr == 0.0).astype(np.int32) @ self._zeros.T.astype(np.int32)
+    return (one == self._ones.sum(1)) & (zero == self._zeros.sum(1))
+
+  def check_matches(self, matches) -> np.ndarray:
+    """``matches`` as a ``(B, T)`` bool array; raises on the wrong shape or
+    non-binary values."""
     m = np.asarray(matches)
     if m.ndim != 2 or m.shape[1] != self.T:
       raise ValueError(f"{self.name}: matches must be (batch, T={self.T}), "
@@ -392,7 +412,7 @@ class Program:
     ``(B, D)`` (uint8 counts, int32 where a bit has 255 writers or more):
     per bit, the sum of its writers' match rows (cost: B × the written bits
     of all templates)."""
-    m = np.ascontiguousarray(self._check_matches(matches).T)  # (T, B)
+    m = np.ascontiguousarray(self.check_matches(matches).T)  # (T, B)
     out = np.zeros((self.D, m.shape[1]),
                    np.uint8 if len(self._writer_ranks) < 255 else np.int32)
     for bits, writers in self._writer_ranks:  # r-th writer of each bit
@@ -416,7 +436,7 @@ class Program:
 
   def encode_matches(self, matches) -> np.ndarray:
     """:meth:`encode` from precomputed :meth:`matches`."""
-    m = self._check_matches(matches)
+    m = self.check_matches(matches)
     n = m.sum(1, keepdims=True)
     x = np.zeros((m.shape[0], self.k))
     x[:, :self.T] = m / np.sqrt(np.maximum(n, 1))
