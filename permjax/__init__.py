@@ -86,8 +86,10 @@ from permjax._src.ensemble_training import merge_results
 from permjax._src.ensemble_training import train_ensemble
 from permjax._src.ensemble_training import TrainingDivergedError
 from permjax._src.execution import execute
-from permjax._src.message_passing import graph_ensemble_size
-from permjax._src.message_passing import graph_margin
+from permjax._src.graph_bounds import all_encodings_size
+from permjax._src.graph_bounds import authors_bound
+from permjax._src.graph_bounds import graph_ensemble_size
+from permjax._src.graph_bounds import graph_margin
 from permjax._src.message_passing import graph_test_set
 from permjax._src.message_passing import GraphRun
 from permjax._src.message_passing import run_graph
@@ -264,7 +266,8 @@ __all__ = (
     # graph algorithms: node programs run by message passing
     "graphs", "NodeProgram", "flooding_program", "run_graph", "GraphRun",
     "SlotCollisionError", "graph_test_set", "GraphTestSet", "GraphScorer",
-    "graph_ensemble_size", "graph_margin",
+    "graph_ensemble_size", "graph_margin", "all_encodings_size",
+    "authors_bound",
     # certificates without enumeration
     "Certificate", "certify", "certified_ensemble_size", "margin_readout",
     "program_shape", "ProgramShape",

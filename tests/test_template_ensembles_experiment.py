@@ -9,6 +9,7 @@ import pytest
 
 import permjax
 from permjax.experiments import records as records_lib
+from permjax.experiments import seeds as seeds_lib
 from permjax.experiments.template_execution import configs
 from permjax.experiments.template_execution import main as main_lib
 from permjax.experiments.template_execution import report
@@ -149,12 +150,10 @@ def test_sampled_pairs_growth_without_early_stop(tmp_path):
 
 def test_seed_statistics_need_growths_run_to_a_common_size():
   curve = [1.0, 1.0, 1.0]
-  rec = {"rules": {"margin": {"curve": curve}}, "stopped_at_first_exact": True}
-  out = report._seed_statistics([rec], [rec["rules"]["margin"]])  # pylint: disable=protected-access
+  out = seeds_lib.seed_statistics([curve], first_passages=True)
   assert out["N_seeds90"] is None  # first passages say nothing after them
-  recs = [{"stopped_at_first_exact": False} for _ in range(10)]
-  outs = [{"curve": [0.5, 1.0, 1.0]}] * 9 + [{"curve": [1.0, 0.9, 0.9]}]
-  out = report._seed_statistics(recs, outs)  # pylint: disable=protected-access
+  curves = [[0.5, 1.0, 1.0]] * 9 + [[1.0, 0.9, 0.9]]
+  out = seeds_lib.seed_statistics(curves, first_passages=False)
   assert out["N_seeds90"] == 2 and out["seeds_exact_at_end"] == "9/10"
   assert out["seeds_exact_interval"] == "[0.55, 1.00]"
   # Half the seeds exact from N = 2 on, all from N = 3 on: the 50% N is 2.
@@ -163,7 +162,7 @@ def test_seed_statistics_need_growths_run_to_a_common_size():
   # probability 1 - 0.9^10 - 10·0.1·0.9^9 = 0.26 > 0.025, and then fewer
   # than 90% are exact at N = 3: the interval's top is beyond the growth.
   assert out["N_seeds90_interval"] == "[2, > 3]"
-  same = report._seed_statistics(recs, [{"curve": [0.5, 1.0, 1.0]}] * 10)  # pylint: disable=protected-access
+  same = seeds_lib.seed_statistics([[0.5, 1.0, 1.0]] * 10, first_passages=False)
   assert same["N_seeds90_interval"] == "[2, 2]"
 
 

@@ -23,7 +23,7 @@ The encodings the OR rule visits on a set of cases are the test set of an
 ensemble (:func:`graph_test_set`): a run stays on the ideal trajectory
 until its first wrong bit, so "every visited encoding read right" is the
 same event as "every node, round and bit right" (docs/theory/graphs.md
-§4.1). Union bounds over those encodings: :func:`graph_ensemble_size`.
+§4.1); union bounds over them live in :mod:`permjax._src.graph_bounds`.
 """
 
 from __future__ import annotations
@@ -267,33 +267,3 @@ def graph_test_set(node_program: node_lib.NodeProgram, cases,
                       program.writes_of(matches) > 0, path, matches,
                       tuple(labels), np.array(rounds, np.int64),
                       node_program.name, program.fingerprint)
-
-
-def graph_ensemble_size(node_program: node_lib.NodeProgram,
-                        test: GraphTestSet, readout=None, *,
-                        kernel: str = "ntk", target: float = 0.9) -> int:
-  """Members for P(every bit of every visited encoding right) ≥ ``target``
-  by the union bound over the test set's distinct encodings × bits
-  (:func:`permjax.execution_ensemble_size` over those encodings).
-
-  Example:
-    >>> from permjax._src.programs import flooding
-    >>> fl = flooding.flooding_program(1, 2)
-    >>> test = graph_test_set(fl, [(graphs_lib.path_graph(5),
-    ...                             {"source": 0, "message": 1})])
-    >>> graph_ensemble_size(fl, test, readout_lib.fixed(5e-3)) > 1
-    True
-  """
-  node_program = _check_node_program(node_program)
-  return execution.execution_ensemble_size(
-      node_program.program, readout, kernel=kernel, target=target,
-      matches=test.matches)
-
-
-def graph_margin(node_program: node_lib.NodeProgram, test: GraphTestSet,
-                 kernel: str = "ntk") -> readout_lib.Readout:
-  """The margin readout over a test set: half the smallest 1-bit exact
-  mean at its visited encodings."""
-  node_program = _check_node_program(node_program)
-  return execution.margin(node_program.program, kernel,
-                          matches=test.matches)

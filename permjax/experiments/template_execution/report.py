@@ -10,6 +10,8 @@ import collections
 
 import numpy as np
 
+from permjax.experiments import seeds as seeds_lib
+
 _SHORT = {"addition": "add", "multiplication": "mul"}
 
 
@@ -38,35 +40,6 @@ def _describe(rule: str, readout: dict) -> str:
 def _median(values):
   values = [v for v in values if v is not None]
   return None if not values else float(np.median(values))
-
-
-def seeds_exact(curves: list, target: float = 0.9):
-  """From growths run to a common size without early stop: per N the
-  fraction of seeds whose ensemble executes every pair, and the first N
-  from which that fraction stays at or above ``target`` up to the common
-  size (None if it does not end there) — not a first passage, which an
-  ensemble can leave again.
-
-  Example:
-    >>> frac, n = seeds_exact([[0.5, 1.0, 1.0], [0.9, 0.9, 1.0]], 0.9)
-    >>> frac.tolist(), n
-    ([0.0, 0.5, 1.0], 3)
-  """
-  size = min(len(c) for c in curves)
-  exact = np.array([np.asarray(c[:size]) >= 1.0 for c in curves])
-  frac = exact.mean(axis=0)
-  below = np.flatnonzero(frac < target)
-  if below.size and below[-1] == size - 1:
-    return frac, None
-  return frac, (int(below[-1]) + 2 if below.size else 1)
-
-
-def _seed_interval(k: int, n: int) -> str:
-  """The 95% Clopper–Pearson interval of a fraction k/n, as text."""
-  from scipy import stats  # pylint: disable=import-outside-toplevel
-  low = 0.0 if k == 0 else stats.beta.ppf(0.025, k, n - k + 1)
-  high = 1.0 if k == n else stats.beta.ppf(0.975, k + 1, n - k)
-  return f"[{low:.2f}, {high:.2f}]"
 
 
 def summarize(records: list[dict]) -> list[dict]:
@@ -105,52 +78,12 @@ def summarize(records: list[dict]) -> list[dict]:
                 (o["failure_rate_upper95"] for o in out
                  if o.get("failure_rate_upper95") is not None),
                 default=None),
-        **_seed_statistics(recs, out),
+        **seeds_lib.seed_statistics(
+            [o["curve"] for o in out],
+            any(r.get("stopped_at_first_exact", True) for r in recs)),
         "git": first.get("git"),
     })
   return rows
-
-
-def _seed_statistics(recs, out) -> dict:
-  """Multi-seed statistics, only for growths that did not stop at their
-  first all-exact N (a first passage says nothing about the sizes after
-  it): the N from which ≥ 90% of seeds execute every pair at every larger
-  size grown, and the fraction of seeds exact at the largest common size
-  with its interval."""
-  if any(r.get("stopped_at_first_exact", True) for r in recs):
-    return {"N_seeds50": None, "N_seeds90": None,
-            "N_seeds90_interval": None, "seeds_exact_at_end": None,
-            "seeds_exact_interval": None}
-  curves = [o["curve"] for o in out]
-  frac, n90 = seeds_exact(curves)
-  k = int(round(frac[-1] * len(out)))
-  return {"N_seeds50": seeds_exact(curves, 0.5)[1], "N_seeds90": n90,
-          "N_seeds90_interval": _bootstrap_interval(curves, 0.9),
-          "seeds_exact_at_end": f"{k}/{len(out)}",
-          "seeds_exact_interval": _seed_interval(k, len(out))}
-
-
-def _bootstrap_interval(curves: list, target: float, resamples: int = 2000,
-                        level: float = 0.95) -> str | None:
-  """The percentile bootstrap interval of :func:`seeds_exact`'s N over the
-  seeds (resampled with replacement, a fixed generator); ``"> size"`` where
-  a resample does not end at or above the target."""
-  if len(curves) < 2:
-    return None
-  rng = np.random.default_rng(0)
-  size = min(len(c) for c in curves)
-  exact = np.array([np.asarray(c[:size]) >= 1.0 for c in curves])
-  picks = rng.integers(0, len(curves), (resamples, len(curves)))
-  frac = exact[picks].mean(axis=1)  # (resamples, size)
-  below = frac < target
-  # the last N below the target: its index from the end, per resample
-  last = size - 1 - np.argmax(below[:, ::-1], axis=1)
-  ns = np.where(~below.any(axis=1), 1,
-                np.where(last == size - 1, size + 1, last + 2))
-  low, high = np.quantile(ns.astype(np.float64),
-                          [(1 - level) / 2, (1 + level) / 2])
-  fmt = lambda v: f"> {size}" if v > size else f"{int(v)}"  # pylint: disable=unnecessary-lambda-assignment
-  return f"[{fmt(low)}, {fmt(high)}]"
 
 
 def step_rows(records: list[dict]) -> list[dict]:
