@@ -86,6 +86,9 @@ from permjax._src.ensemble_training import merge_results
 from permjax._src.ensemble_training import train_ensemble
 from permjax._src.ensemble_training import TrainingDivergedError
 from permjax._src.execution import execute
+from permjax._src.graph_ablations import ablation_program as graph_ablation_program
+from permjax._src.graph_ablations import collision_ablation
+from permjax._src.graph_ablations import encoding_ablation
 from permjax._src.graph_bounds import all_encodings_size
 from permjax._src.graph_bounds import authors_bound
 from permjax._src.graph_bounds import graph_ensemble_size
@@ -267,7 +270,8 @@ __all__ = (
     "graphs", "NodeProgram", "flooding_program", "run_graph", "GraphRun",
     "SlotCollisionError", "graph_test_set", "GraphTestSet", "GraphScorer",
     "graph_ensemble_size", "graph_margin", "all_encodings_size",
-    "authors_bound",
+    "authors_bound", "graph_ablation_program", "collision_ablation",
+    "encoding_ablation",
     # certificates without enumeration
     "Certificate", "certify", "certified_ensemble_size", "margin_readout",
     "program_shape", "ProgramShape",

@@ -39,9 +39,6 @@ from permjax._src import node_program as node_lib
 from permjax._src import readout as readout_lib
 from permjax._src.scorers import GraphTestSet
 
-HEAVISIDE = ("before", "after")
-
-
 class GraphRun(NamedTuple):
   """One run of a node program on a graph.
 
@@ -85,24 +82,77 @@ def _check_node_program(node_program):
 
 
 def _predict(program, predictor, readout, matched):
-  """(bits read, real outputs or None) of the states with ``matched``."""
+  """(bits read, the OR rule's bits) of the states with ``matched``."""
   c1 = program.writes_of(matched)
   ref = c1 > 0
   if predictor is None:
-    return ref, None, ref
+    return ref, ref
   n = matched.sum(1)
   if hasattr(predictor, "from_counts"):
     outputs = predictor.from_counts(program, n, c1)
-    return readout.bits_at(outputs, n, program.k, predictor.members), outputs, ref
+    return readout.bits_at(outputs, n, program.k, predictor.members), ref
   x = program.encode_matches(matched)
   outputs = np.asarray(predictor(program, x), np.float64)
-  return readout.bits(outputs, x, predictor.members), outputs, ref
+  return readout.bits(outputs, x, predictor.members), ref
+
+
+def _rounds(program, split, closed, states, budget, predictor, readout, *,
+            stop_at_fixed_point=True, until_first_error=False, visit=None,
+            bar=None, where=""):
+  """The round loop; returns ``(states, first deviation, max inbox, rounds
+  run)``."""
+  deviation, max_inbox, ran = None, 0, 0
+  for r in range(1, int(budget) + 1):
+    matched = program.matches_unchecked(states)
+    if visit is not None:
+      visit(matched)
+    bits, ref = _predict(program, predictor, readout, matched)
+    if deviation is None and not np.array_equal(bits, ref):
+      deviation = r
+      if until_first_error:
+        return states, deviation, max_inbox, r
+    nxt = np.empty_like(states)
+    nxt[:, :split] = bits[:, :split]
+    inbox = closed @ bits[:, split:].astype(np.int32)
+    top = int(inbox.max(initial=0))
+    max_inbox = max(max_inbox, top)
+    if top > 1:
+      node, col = np.unravel_index(int(inbox.argmax()), inbox.shape)
+      raise SlotCollisionError(
+          f"{where}, round {r}: outbox bit {int(col)} of node {int(node)} "
+          f"sums to {top} (at most one writer per slot; is the colouring "
+          f"distance-2?)")
+    nxt[:, split:] = inbox > 0
+    ran = r
+    if bar is not None:
+      bar.update(1)
+    if stop_at_fixed_point and np.array_equal(nxt, states):
+      break
+    states = nxt
+  return states, deviation, max_inbox, ran
+
+
+def _setup(node_program, predictor, readout):
+  node_program = _check_node_program(node_program)
+  if predictor is not None:
+    predictor = execution.check_predictor(predictor)
+  readout = readout_lib.check_readout(
+      readout_lib.zero() if readout is None else readout)
+  return node_program, predictor, readout.follow(
+      getattr(predictor, "kernel", None))
+
+
+def _check_rounds(budget):
+  if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or (
+      budget < 1):
+    raise ValueError(f"rounds must be an integer >= 1, got {budget!r}")
+  return int(budget)
 
 
 def run_graph(node_program: node_lib.NodeProgram, g: graphs_lib.Graph,
               inputs: dict, *, predictor=None, readout=None, colours=None,
-              rounds: int | None = None, heaviside: str = "before",
-              stop_at_fixed_point: bool = True, visit=None,
+              rounds: int | None = None, stop_at_fixed_point: bool = True,
+              until_first_error: bool = False, visit=None,
               progress: bool = False) -> GraphRun:
   """Runs ``node_program`` on ``g`` for its round budget.
 
@@ -112,23 +162,25 @@ def run_graph(node_program: node_lib.NodeProgram, g: graphs_lib.Graph,
     inputs: the program's inputs (e.g. ``{"source": 0, "message": 1}``).
     predictor: None (the OR rule) or a predictor ``(program, x) -> (B, D)``
       with ``members`` (e.g. :func:`permjax.exact_mean`).
-    readout: a :class:`permjax.Readout` (default: zero, ε = 1e-10).
+    readout: a :class:`permjax.Readout` (default: zero, ε = 1e-10), applied
+      to each node's outputs before the neighbourhood sum.
     colours: each node's slot (default
       :func:`permjax.graphs.distance2_colouring` within the program's
       slots).
     rounds: the budget (default the program's, from the graph and inputs).
-    heaviside: ``"before"`` (threshold each node's outputs, then sum the
-      outbox: the construction) or ``"after"`` (sum the real outbox outputs
-      over the neighbourhood, then threshold: the ablation; needs a
-      predictor with real outputs).
     stop_at_fixed_point: stop once no node's state changes.
+    until_first_error: stop at the first round whose read state leaves the
+      OR rule's (the run has failed; an ensemble predictor evaluated only on
+      the ideal trajectory's encodings cannot go on past it).
     visit: a callable ``matches (n, T) -> None`` called every round with
-      the templates every node matches (how :func:`graph_test_set` collects
-      encodings).
+      the templates every node matches.
     progress: a tqdm bar over rounds on stderr.
 
   Returns:
     :class:`GraphRun`.
+
+  Raises:
+    SlotCollisionError: a summed outbox bit above 1.
 
   Example:
     >>> from permjax._src.programs import flooding
@@ -138,86 +190,55 @@ def run_graph(node_program: node_lib.NodeProgram, g: graphs_lib.Graph,
     >>> run.outputs.tolist(), run.correct, run.max_inbox
     ([1, 1, 1, 1, 1, 1], True, 1)
   """
-  node_program = _check_node_program(node_program)
-  program = node_program.program
-  if heaviside not in HEAVISIDE:
-    raise ValueError(f"heaviside must be one of {HEAVISIDE}, got "
-                     f"{heaviside!r}")
-  if heaviside == "after" and predictor is None:
-    raise ValueError("heaviside='after' thresholds summed real outputs; the "
-                     "OR rule has none: give a predictor")
-  if predictor is not None:
-    predictor = execution.check_predictor(predictor)
-  readout = readout_lib.check_readout(
-      readout_lib.zero() if readout is None else readout)
-  readout = readout.follow(getattr(predictor, "kernel", None))
+  node_program, predictor, readout = _setup(node_program, predictor, readout)
   colours = (graphs_lib.distance2_colouring(g, node_program.slots)
              if colours is None else colours)
   states = node_program.initial(g, colours, inputs)
-  budget = node_program.rounds(g, inputs) if rounds is None else rounds
-  if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or (
-      budget < 1):
-    raise ValueError(f"rounds must be an integer >= 1, got {budget!r}")
-  closed = graphs_lib.adjacency(g, self_loops=True)
-  split = node_program.outbox
+  budget = _check_rounds(node_program.rounds(g, inputs) if rounds is None
+                         else rounds)
   start = time.perf_counter()
-  deviation, max_inbox, ran = None, 0, 0
   bar = None
   if progress:
     from tqdm.auto import tqdm  # pylint: disable=import-outside-toplevel
-    bar = tqdm(total=int(budget), unit="round", desc=node_program.name)
-  for r in range(1, int(budget) + 1):
-    matched = program.matches_unchecked(states)
-    if visit is not None:
-      visit(matched)
-    bits, outputs, ref = _predict(program, predictor, readout, matched)
-    if deviation is None and not np.array_equal(bits, ref):
-      deviation = r
-    nxt = np.empty_like(states)
-    nxt[:, :split] = bits[:, :split]
-    if heaviside == "before":
-      inbox = closed @ bits[:, split:].astype(np.int32)
-      top = int(inbox.max(initial=0))
-      max_inbox = max(max_inbox, top)
-      if top > 1:
-        node, col = np.unravel_index(int(inbox.argmax()), inbox.shape)
-        raise SlotCollisionError(
-            f"{node_program.name} on {g.name}, round {r}: outbox bit "
-            f"{int(col)} of node {int(node)} sums to {top} (at most one "
-            f"writer per slot; is the colouring distance-2?)")
-      nxt[:, split:] = inbox > 0
-    else:
-      summed = closed @ outputs[:, split:]
-      fixed = np.zeros(program.D, bool)
-      fixed[list(readout.fixed_zeros)] = True
-      n = matched.sum(1)
-      after = readout.bits_at(np.concatenate(
-          [outputs[:, :split], summed], axis=1), n, program.k,
-                              predictor.members)
-      nxt[:, split:] = after[:, split:]
-    ran = r
+    bar = tqdm(total=budget, unit="round", desc=node_program.name)
+  try:
+    states, deviation, max_inbox, ran = _rounds(
+        node_program.program, node_program.outbox,
+        graphs_lib.adjacency(g, self_loops=True), states, budget, predictor,
+        readout, stop_at_fixed_point=stop_at_fixed_point,
+        until_first_error=until_first_error, visit=visit, bar=bar,
+        where=f"{node_program.name} on {g.name}")
+  finally:
     if bar is not None:
-      bar.update(1)
-    if stop_at_fixed_point and np.array_equal(nxt, states):
-      break
-    states = nxt
-  if bar is not None:
-    bar.close()
+      bar.close()
   outputs = np.asarray(node_program.output(states))
   truth = np.asarray(node_program.truth(g, inputs))
   return GraphRun(outputs, truth, bool(np.array_equal(outputs, truth)),
-                  deviation is None, deviation, int(budget), ran, max_inbox,
+                  deviation is None, deviation, budget, ran, max_inbox,
                   round(time.perf_counter() - start, 4), states)
 
 
 # --- test sets and union bounds ---------------------------------------------
 
 
-def graph_test_set(node_program: node_lib.NodeProgram, cases,
+def _union(graphs):
+  """The disjoint union of ``graphs`` (node offsets, one edge array)."""
+  offsets = np.cumsum([0] + [g.n for g in graphs])
+  edges = np.concatenate([g.edges + o for g, o in zip(graphs, offsets)])
+  return graphs_lib.Graph(int(offsets[-1]), edges, "union"), offsets
+
+
+def graph_test_set(node_program: node_lib.NodeProgram, cases, *,
+                   batch_nodes: int = 1 << 17,
                    progress: bool = False) -> GraphTestSet:
   """The distinct encodings the OR rule visits on ``cases`` (``[(graph,
   inputs), ...]``), and which each case visits; refuses a case the OR rule
   itself gets wrong.
+
+  Cases run together, as one disjoint union of up to ``batch_nodes`` nodes
+  per batch (message passing never crosses components, and a case's
+  encodings after its own fixed point repeat), each to the largest budget
+  of its batch.
 
   Example:
     >>> from permjax._src.programs import flooding
@@ -229,41 +250,78 @@ def graph_test_set(node_program: node_lib.NodeProgram, cases,
   """
   node_program = _check_node_program(node_program)
   program = node_program.program
-  index, rows, per_case, labels, rounds = {}, [], [], [], []
-  it = cases
+  cases = list(cases)
+  if not cases:
+    raise ValueError("graph_test_set needs at least one (graph, inputs) case")
+  index, rows = {}, []
+  pairs = []  # (case, row) visited, per batch
+  batches, at = [], 0
+  while at < len(cases):
+    size, end = 0, at
+    while end < len(cases) and (end == at or size + cases[end][0].n
+                                <= batch_nodes):
+      size += cases[end][0].n
+      end += 1
+    batches.append((at, end))
+    at = end
+  bar = None
   if progress:
     from tqdm.auto import tqdm  # pylint: disable=import-outside-toplevel
-    it = tqdm(cases, unit="case", desc=node_program.name)
-  for g, inputs in it:
-    seen = set()
+    bar = tqdm(total=len(cases), unit="case", desc=node_program.name)
+  rounds = np.zeros(len(cases), np.int64)
+  for lo, hi in batches:
+    group = cases[lo:hi]
+    union, offsets = _union([g for g, _ in group])
+    owner = np.repeat(np.arange(lo, hi), np.diff(offsets))
+    states = np.concatenate([node_program.initial(
+        g, graphs_lib.distance2_colouring(g, node_program.slots), inputs)
+                             for g, inputs in group])
+    budget = max(_check_rounds(node_program.rounds(g, inputs))
+                 for g, inputs in group)
+    seen = []
 
-    def visit(matched, seen=seen):
+    def visit(matched, owner=owner, seen=seen):
       packed = np.packbits(matched, axis=1)
-      uniq, first = np.unique(packed, axis=0, return_index=True)
-      for key, at in zip(map(bytes, uniq), first.tolist()):
+      uniq, inverse = np.unique(packed, axis=0, return_inverse=True)
+      ids = np.empty(len(uniq), np.int64)
+      for i, key in enumerate(map(bytes, uniq)):
         row = index.get(key)
         if row is None:
           row = index[key] = len(rows)
-          rows.append(matched[at].copy())
-        seen.add(row)
+          rows.append(np.unpackbits(uniq[i])[:program.T].astype(bool))
+        ids[i] = row
+      seen.append(np.unique((owner << 32) | ids[inverse.reshape(-1)]))
 
-    run = run_graph(node_program, g, inputs, visit=visit)
-    if not run.correct:
-      raise ValueError(f"{node_program.name} on {g.name} with {inputs}: the "
-                       f"OR rule's output differs from the classical answer "
-                       f"at {int((run.outputs != run.truth).sum())} nodes")
-    per_case.append(sorted(seen))
-    labels.append(f"{g.name} {inputs}")
-    rounds.append(run.rounds_run)
-  matches = np.array(rows, bool)
+    final, _, _, ran = _rounds(
+        program, node_program.outbox,
+        graphs_lib.adjacency(union, self_loops=True), states, budget, None,
+        readout_lib.zero(), visit=visit, where=f"{node_program.name}")
+    pairs.append(np.unique(np.concatenate(seen)))
+    rounds[lo:hi] = ran
+    for i, (g, inputs) in enumerate(group):
+      got = np.asarray(node_program.output(final[offsets[i]:offsets[i + 1]]))
+      want = np.asarray(node_program.truth(g, inputs))
+      if not np.array_equal(got, want):
+        raise ValueError(f"{node_program.name} on {g.name} with {inputs}: "
+                         f"the OR rule's output differs from the classical "
+                         f"answer at {int((got != want).sum())} nodes")
+    if bar is not None:
+      bar.update(hi - lo)
+  if bar is not None:
+    bar.close()
+  matches = np.array(rows, bool).reshape(-1, program.T)
   live = matches.any(axis=1)
   renumber = np.where(live, np.cumsum(live) - 1, -1)
-  width = max((len(p) for p in per_case), default=0)
-  path = np.full((len(per_case), max(width, 1)), -1, np.int64)
-  for i, p in enumerate(per_case):
-    path[i, :len(p)] = renumber[p]
+  pairs = np.concatenate(pairs)
+  case_of, row_of = pairs >> 32, renumber[pairs & 0xFFFFFFFF]
+  counts = np.bincount(case_of, minlength=len(cases))
+  path = np.full((len(cases), max(int(counts.max()), 1)), -1, np.int64)
+  order = np.argsort(case_of, kind="stable")
+  slot = np.arange(len(pairs)) - np.repeat(np.cumsum(counts) - counts,
+                                           counts)
+  path[case_of[order], slot] = row_of[order]
   matches = matches[live]
+  labels = tuple(f"{g.name} {inputs}" for g, inputs in cases)
   return GraphTestSet(program.encode_matches(matches),
-                      program.writes_of(matches) > 0, path, matches,
-                      tuple(labels), np.array(rounds, np.int64),
-                      node_program.name, program.fingerprint)
+                      program.writes_of(matches) > 0, path, matches, labels,
+                      rounds, node_program.name, program.fingerprint)

@@ -1,0 +1,5 @@
+import sys
+
+from permjax.experiments.graphs.main import main
+
+sys.exit(main())
