@@ -1,0 +1,57 @@
+"""The graph experiment: a tiny config end to end, resumed after a lost
+record, and its config errors."""
+
+import json
+
+import pytest
+
+from permjax.experiments.graphs import configs
+from permjax.experiments.graphs import main as main_lib
+from permjax.experiments.graphs import run as run_lib
+
+
+def _tiny():
+  return configs.Config(
+      name="tiny", suites=("tree_d2_b1",), tree_nodes=4, bound_samples=1,
+      regimes=("gp", "ntk"), widths=(64,), seeds=2, max_members=16,
+      gp_max_members=32, chunk=8, validate=("path:20", "grid:3x4"),
+      large="cycle:40", ablations=False)
+
+
+def test_tiny_run_and_resume(tmp_path):
+  config = _tiny()
+  paths = run_lib.run(config, str(tmp_path), progress=False)
+  with open(paths["results"]) as f:
+    records = [json.loads(line) for line in f]
+  assert len(records) == len(config.units())
+  for r in records:
+    assert r["git"] and r["packages"]["jax"]  # provenance on every record
+  validate = [r for r in records if r["unit"][0] == "validate"]
+  assert all(r["correct"] and r["exact_mean_equals_or_rule"]
+             and r["max_inbox"] == 1 for r in validate)
+  bounds = next(r for r in records if r["unit"][0] == "bounds")
+  # every labelled path on 4 nodes (12), both messages
+  assert bounds["cases"] == 2 * 12 and bounds["graphs"] == 12
+  grown = [r for r in records if r["unit"][0] == "grow"]
+  assert {r["members"] for r in grown} == {16, 32}
+  for r in grown:
+    assert r["member_source"]["regime"] == r["regime"]
+    assert set(r["rules"]) == set(config.rules)
+  # lose the last record: a rerun recomputes the same one (but its time)
+  with open(paths["results"], "w") as f:
+    f.writelines(json.dumps(r) + "\n" for r in records[:-1])
+  run_lib.run(config, str(tmp_path), progress=False)
+  with open(paths["results"]) as f:
+    again = [json.loads(line) for line in f]
+  strip = lambda r: {k: v for k, v in r.items() if k != "seconds"}  # pylint: disable=unnecessary-lambda-assignment
+  assert [strip(r) for r in again] == [strip(r) for r in records]
+
+
+def test_config_errors(capsys):
+  with pytest.raises(ValueError, match="suite 'graph_2'"):
+    configs.Config(suites=("graph_2",))
+  with pytest.raises(ValueError, match="graph 'grid:3'"):
+    configs.parse_graph("grid:3")
+  with pytest.raises(SystemExit):
+    main_lib.main(["--config", "smoke", "--validate", "path-10"])
+  assert "path:N" in capsys.readouterr().err
