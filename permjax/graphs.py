@@ -33,3 +33,28 @@ from permjax._src.graphs import random_bounded_graphs
 from permjax._src.graphs import random_regular_graph
 from permjax._src.graphs import slots_needed
 from permjax._src.graphs import star_graph
+
+__all__ = (
+    "adjacency",
+    "check_colouring",
+    "complete_graph",
+    "cycle_graph",
+    "degrees",
+    "diameter",
+    "distance2_colouring",
+    "eccentricity",
+    "Graph",
+    "graph",
+    "grid_graph",
+    "hop_distances",
+    "is_tree",
+    "labelled_trees",
+    "max_degree",
+    "neighbours",
+    "path_graph",
+    "random_bounded_graph",
+    "random_bounded_graphs",
+    "random_regular_graph",
+    "slots_needed",
+    "star_graph",
+)

@@ -17,7 +17,7 @@ def test_every_notebook_is_collected():
   assert names == ["01_ntk_and_sign_features.py", "02_figure1.py",
                    "03_ensemble_complexity.py",
                    "04_finite_vs_infinite_width.py",
-                   "05_template_tasks.py", "06_sbn.py"]
+                   "05_template_tasks.py", "06_sbn.py", "07_graphs.py"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=os.path.basename)
