@@ -1,4 +1,4 @@
-"""Graphs for message passing (docs/theory/graphs.md §2): edge-array graphs,
+"""Graphs for message passing (docs/theory/graphs.md §1): edge-array graphs,
 the families the graph experiments run on, the distance-2 colouring that
 gives each node its outbox slot, ports, and classical answers (scipy's
 breadth-first search). See :mod:`permjax._src.graphs`.

@@ -1,7 +1,7 @@
 """Graphs for message passing: undirected simple graphs as edge arrays, the
 families the graph-algorithm experiments run on, the distance-2 colouring
 that gives every node its outbox slot, ports, and classical ground truths
-(docs/theory/graphs.md §2).
+(docs/theory/graphs.md §1).
 
 Everything here is classical and numpy/scipy only: the colouring and the
 ports are inputs of a run, computed before it, never learned; the ground

@@ -23,7 +23,7 @@ The encodings the OR rule visits on a set of cases are the test set of an
 ensemble (:func:`graph_test_set`): a run stays on the ideal trajectory
 until its first wrong bit, so "every visited encoding read right" is the
 same event as "every node, round and bit right" (docs/theory/graphs.md
-§4.1); union bounds over them live in :mod:`permjax._src.graph_bounds`.
+§3); union bounds over them live in :mod:`permjax._src.graph_bounds`.
 """
 
 from __future__ import annotations

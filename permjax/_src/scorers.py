@@ -26,7 +26,7 @@ Two scorers ship:
 * :class:`GraphScorer` — a node program's graph cases, through the distinct
   encodings their OR-rule runs visit at any node and round
   (:class:`GraphTestSet`): the accuracy is the fraction of cases run
-  exactly at every node, round and bit (docs/theory/graphs.md §4.1).
+  exactly at every node, round and bit (docs/theory/graphs.md §3).
 """
 
 from __future__ import annotations
