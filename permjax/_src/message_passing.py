@@ -100,35 +100,74 @@ def _rounds(program, split, closed, states, budget, predictor, readout, *,
             stop_at_fixed_point=True, until_first_error=False, visit=None,
             bar=None, where=""):
   """The round loop; returns ``(states, first deviation, max inbox, rounds
-  run)``."""
+  run)``.
+
+  Only *active* nodes are recomputed: the update is a deterministic
+  function of a node's state, so a node whose state did not change reads
+  the same bits as before. After the first round the active nodes are
+  those whose state changed, and the summed outboxes are updated by the
+  changes of the active nodes' outboxes alone (a scatter over their closed
+  neighbourhoods), so a round costs what changes in it, not ``n`` — a
+  flood front crossing a 10^4-node path touches a handful of nodes per
+  round. ``visit(matched, rows)`` sees the matches of the recomputed
+  ``rows`` (the others' encodings are unchanged, already visited).
+  """
+  closed = closed.tocsr()
+  n = states.shape[0]
+  bits = np.zeros_like(states)
+  inbox = np.zeros((n, states.shape[1] - split), np.int32)
+  rows = np.arange(n)
   deviation, max_inbox, ran = None, 0, 0
   for r in range(1, int(budget) + 1):
-    matched = program.matches_unchecked(states)
+    matched = program.matches_unchecked(states[rows])
     if visit is not None:
-      visit(matched)
-    bits, ref = _predict(program, predictor, readout, matched)
-    if deviation is None and not np.array_equal(bits, ref):
+      visit(matched, rows)
+    new, ref = _predict(program, predictor, readout, matched)
+    if deviation is None and not np.array_equal(new, ref):
       deviation = r
       if until_first_error:
         return states, deviation, max_inbox, r
-    nxt = np.empty_like(states)
-    nxt[:, :split] = bits[:, :split]
-    inbox = closed @ bits[:, split:].astype(np.int32)
-    top = int(inbox.max(initial=0))
-    max_inbox = max(max_inbox, top)
-    if top > 1:
-      node, col = np.unravel_index(int(inbox.argmax()), inbox.shape)
-      raise SlotCollisionError(
-          f"{where}, round {r}: outbox bit {int(col)} of node {int(node)} "
-          f"sums to {top} (at most one writer per slot; is the colouring "
-          f"distance-2?)")
-    nxt[:, split:] = inbox > 0
+    delta = new[:, split:].astype(np.int32) - bits[rows, split:]
+    bits[rows] = new
+    moved = rows[delta.any(axis=1)]
+    if len(moved):  # scatter the outbox changes over closed neighbourhoods
+      starts, ends = closed.indptr[moved], closed.indptr[moved + 1]
+      counts = ends - starts
+      take = np.repeat(starts - np.cumsum(counts) + counts, counts) + (
+          np.arange(counts.sum()))
+      targets = closed.indices[take]
+      np.add.at(inbox, targets, np.repeat(delta[delta.any(axis=1)], counts,
+                                          axis=0))
+      touched = np.unique(targets)
+      top = int(inbox[touched].max(initial=0))
+      max_inbox = max(max_inbox, top)
+      if top > 1:
+        at = touched[inbox[touched].max(axis=1).argmax()]
+        col = int(inbox[at].argmax())
+        raise SlotCollisionError(
+            f"{where}, round {r}: outbox bit {col} of node {int(at)} sums to "
+            f"{top} (at most one writer per slot; is the colouring "
+            f"distance-2?)")
+    else:
+      touched = np.zeros(0, np.int64)
+    # nodes whose next state may differ: the recomputed ones (own bits) and
+    # those whose summed outbox changed
+    cand = np.union1d(rows, touched)
+    nxt_rows = np.concatenate([bits[cand, :split], inbox[cand] > 0], axis=1)
+    differs = (nxt_rows != states[cand]).any(axis=1)
+    changed = cand[differs]
+    if r == 1:
+      states = states.copy()  # the caller's initial states stay as given
+    states[changed] = nxt_rows[differs]
     ran = r
     if bar is not None:
       bar.update(1)
-    if stop_at_fixed_point and np.array_equal(nxt, states):
-      break
-    states = nxt
+    if not len(changed):
+      if stop_at_fixed_point:
+        break
+      rows = np.zeros(0, np.int64)
+    else:
+      rows = changed
   return states, deviation, max_inbox, ran
 
 
@@ -172,8 +211,10 @@ def run_graph(node_program: node_lib.NodeProgram, g: graphs_lib.Graph,
     until_first_error: stop at the first round whose read state leaves the
       OR rule's (the run has failed; an ensemble predictor evaluated only on
       the ideal trajectory's encodings cannot go on past it).
-    visit: a callable ``matches (n, T) -> None`` called every round with
-      the templates every node matches.
+    visit: a callable ``(matches, rows) -> None`` called every round with
+      the templates matched by the nodes ``rows`` recomputed that round
+      (every node in the first round, then those whose state changed: the
+      others' encodings are the same as before).
     progress: a tqdm bar over rounds on stderr.
 
   Returns:
@@ -253,7 +294,7 @@ def graph_test_set(node_program: node_lib.NodeProgram, cases, *,
   cases = list(cases)
   if not cases:
     raise ValueError("graph_test_set needs at least one (graph, inputs) case")
-  index, rows = {}, []
+  index, found = {}, []
   pairs = []  # (case, row) visited, per batch
   batches, at = [], 0
   while at < len(cases):
@@ -280,17 +321,17 @@ def graph_test_set(node_program: node_lib.NodeProgram, cases, *,
                  for g, inputs in group)
     seen = []
 
-    def visit(matched, owner=owner, seen=seen):
+    def visit(matched, rows, owner=owner, seen=seen):
       packed = np.packbits(matched, axis=1)
       uniq, inverse = np.unique(packed, axis=0, return_inverse=True)
       ids = np.empty(len(uniq), np.int64)
       for i, key in enumerate(map(bytes, uniq)):
         row = index.get(key)
         if row is None:
-          row = index[key] = len(rows)
-          rows.append(np.unpackbits(uniq[i])[:program.T].astype(bool))
+          row = index[key] = len(found)
+          found.append(np.unpackbits(uniq[i])[:program.T].astype(bool))
         ids[i] = row
-      seen.append(np.unique((owner << 32) | ids[inverse.reshape(-1)]))
+      seen.append(np.unique((owner[rows] << 32) | ids[inverse.reshape(-1)]))
 
     final, _, _, ran = _rounds(
         program, node_program.outbox,
@@ -309,7 +350,7 @@ def graph_test_set(node_program: node_lib.NodeProgram, cases, *,
       bar.update(hi - lo)
   if bar is not None:
     bar.close()
-  matches = np.array(rows, bool).reshape(-1, program.T)
+  matches = np.array(found, bool).reshape(-1, program.T)
   live = matches.any(axis=1)
   renumber = np.where(live, np.cumsum(live) - 1, -1)
   pairs = np.concatenate(pairs)

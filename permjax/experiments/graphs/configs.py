@@ -95,8 +95,8 @@ class Config:
   train: permjax.TrainConfig = permjax.TrainConfig(trainer="linearized",
                                                    solver="cg")
   validate: tuple[str, ...] = ("path:10000", "cycle:10000", "grid:100x100",
-                               "regular3:10000", "regular4:100000",
-                               "star:20", "complete:15")
+                               "grid:300x300", "regular3:10000",
+                               "regular4:100000", "star:20", "complete:15")
   large: str = "regular3:10000"
   ablations: bool = True
 
