@@ -12,6 +12,7 @@ Example:
 """
 
 from permjax._src.graphs import adjacency
+from permjax._src.graphs import bfs_family
 from permjax._src.graphs import check_colouring
 from permjax._src.graphs import complete_graph
 from permjax._src.graphs import cycle_graph
@@ -30,12 +31,14 @@ from permjax._src.graphs import neighbours
 from permjax._src.graphs import path_graph
 from permjax._src.graphs import random_bounded_graph
 from permjax._src.graphs import random_bounded_graphs
+from permjax._src.graphs import random_capped_graph
 from permjax._src.graphs import random_regular_graph
 from permjax._src.graphs import slots_needed
 from permjax._src.graphs import star_graph
 
 __all__ = (
     "adjacency",
+    "bfs_family",
     "check_colouring",
     "complete_graph",
     "cycle_graph",
@@ -54,6 +57,7 @@ __all__ = (
     "path_graph",
     "random_bounded_graph",
     "random_bounded_graphs",
+    "random_capped_graph",
     "random_regular_graph",
     "slots_needed",
     "star_graph",

@@ -245,6 +245,9 @@ def random_bounded_graph(n: int, max_deg: int, rng) -> Graph:
   redrawn until connected."""
   if max_deg >= n:
     raise ValueError(f"max degree {max_deg} needs more than {n} nodes")
+  if max_deg < 2 and n > 2:
+    raise ValueError(f"no connected graph on {n} nodes has max degree "
+                     f"{max_deg}")
   while True:
     deg = np.zeros(n, np.int64)
     edges = set()
@@ -274,6 +277,48 @@ def random_bounded_graphs(count: int, max_deg: int, seed: int = 0,
   low, high = n_range or (max(5, max_deg + 1), 20)
   return [random_bounded_graph(int(rng.integers(low, high + 1)), max_deg, rng)
           for _ in range(count)]
+
+
+def random_capped_graph(n: int, cap: int, rng) -> Graph:
+  """One draw of the generator of the BFS experiments: every pair, in
+  lexicographic order, joined with probability ½ while both ends have
+  degree below ``cap`` (no node is forced to reach it); redrawn until
+  connected."""
+  if cap < 1 or (cap < 2 and n > 2) or n < 2:
+    raise ValueError(f"no connected graph on {n} nodes has degree cap {cap}")
+  while True:
+    deg = np.zeros(n, np.int64)
+    edges = []
+    for u, v in itertools.combinations(range(n), 2):
+      if deg[u] < cap and deg[v] < cap and rng.random() < 0.5:
+        edges.append((u, v))
+        deg[u] += 1
+        deg[v] += 1
+    g = graph(n, edges, f"random(n={n},cap={cap})")
+    if csgraph.connected_components(adjacency(g), directed=False)[0] == 1:
+      return g
+
+
+def bfs_family(count: int = 100, seed: int = 0, max_nodes: int = 7,
+               max_cap: int = 3) -> list:
+  """The graph family of the BFS experiments, ``[(graph, cap), ...]``:
+  ``n`` uniform in ``2..max_nodes``, a degree cap uniform in ``1..min(max_cap,
+  n − 1)`` (``2..`` from ``n = 3``, as a connected graph needs), then
+  :func:`random_capped_graph`; from a fixed seed.
+
+  Example:
+    >>> family = bfs_family(5, seed=1)
+    >>> all(max_degree(g) <= cap for g, cap in family)
+    True
+  """
+  rng = np.random.default_rng(seed)
+  out = []
+  for _ in range(count):
+    n = int(rng.integers(2, max_nodes + 1))
+    low = 1 if n == 2 else 2
+    cap = int(rng.integers(low, max(min(max_cap, n - 1), low) + 1))
+    out.append((random_capped_graph(n, cap, rng), cap))
+  return out
 
 
 def labelled_trees(n: int, max_deg: int | None = None) -> list:

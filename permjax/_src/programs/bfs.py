@@ -286,7 +286,6 @@ def _templates(f, b, deg, slots):
           + f.all("update_v_dist_augend")))
     rule(f"head.hold({i})", (eq,), (run, reset), (eq,))
   for j in range(b + 1):
-    nxt = ()
     if j < top:
       nxt = (f("priority_comparison_counter", j + 1),)
     elif j == top:
@@ -778,9 +777,9 @@ def bfs_program(bits: int, max_degree: int, *,
   :func:`permjax.graphs.hop_distances`); the output is the node's distance
   word once the node is gray. The round budget is the construction's,
   ``n·[(d_G − 1)(b + Δ² + 6) + 2Δb + Δ² + 2Δ + 5b + 13]`` with ``d_G`` the
-  graph's diameter (an epoch of one queue position takes about
-  ``2Δb + Δ² + …`` rounds for the port walk and the upload, plus
-  ``b + Δ² + 6`` per hop for the message to flood).
+  graph's diameter and ``b``, ``Δ`` the program's: one epoch per queue
+  position (``n`` of them), each a port walk and an upload that grow with
+  ``Δb``, then a flood of ``b + Δ² + 6`` rounds per hop.
 
   Args:
     bits: ``b``, bits per word (ids, priorities, pointer, distances); at
@@ -795,7 +794,7 @@ def bfs_program(bits: int, max_degree: int, *,
   Example:
     >>> bfs = bfs_program(3, 2)
     >>> bfs.k, bfs.D, bfs.slots, int(bfs.program.column_weights().max())
-    (1145, 1510, 5, 5)
+    (1666, 2072, 5, 5)
   """
   bits = tpl.check_bits(bits, "bits (per word of the BFS program)", low=2)
   max_degree = tpl.check_bits(max_degree, "max_degree (Δ)")

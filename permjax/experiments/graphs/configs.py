@@ -77,6 +77,16 @@ class Config:
     large: a graph flooded by a finite ensemble of the margin rule's
       union-bound size (both parameterizations), or ``""``.
     ablations: run the collision and readout-placement ablations.
+    bfs_degrees: degree caps Δ of the BFS family (:func:`permjax.graphs.
+      bfs_family`: ``bfs_graphs`` random connected graphs of 2–7 nodes, each
+      with a cap in 1..3) whose graphs are run, one BFS program
+      (``b = 4``, that Δ) per cap: exact mean against the OR rule and scipy,
+      union bounds, and finite ensembles (``bfs_seeds`` seeds of both
+      parameterizations, grown to ``bfs_max_members``).
+    bfs_graphs: graphs drawn for the BFS family.
+    bfs_seeds: ensemble seeds per (Δ, parameterization).
+    bfs_max_members: the BFS ensembles grow to this.
+    bfs_rules: readouts of the BFS ensembles.
   """
   name: str = "default"
   suites: tuple[str, ...] = ("graph_d2_b1", "graph_d3_b1", "graph_d4_b1",
@@ -99,6 +109,12 @@ class Config:
                                "regular4:100000", "star:20", "complete:15")
   large: str = "regular3:10000"
   ablations: bool = True
+  bfs_degrees: tuple[int, ...] = ()
+  bfs_graphs: int = 100
+  bfs_seeds: int = 4
+  bfs_max_members: int = 16
+  bfs_rules: tuple[str, ...] = ("zero_fixed", "fixed:0.005", "margin",
+                                "midpoint")
 
   def __post_init__(self):
     for suite in self.suites:
@@ -117,6 +133,12 @@ class Config:
         permjax.readout.from_name(rule, "ntk", program=probe)
     for name in ("graphs", "bound_samples", "seeds", "max_members",
                  "gp_max_members", "chunk"):
+      if getattr(self, name) < 1:
+        raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+    if any(d not in (1, 2, 3) for d in self.bfs_degrees):
+      raise ValueError(f"bfs_degrees must be caps in 1..3 (the BFS family's), "
+                       f"got {list(self.bfs_degrees)}")
+    for name in ("bfs_graphs", "bfs_seeds", "bfs_max_members"):
       if getattr(self, name) < 1:
         raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
     if not 2 <= self.tree_nodes <= 9:
@@ -155,6 +177,10 @@ class Config:
                   for s in range(self.seeds)]
     if self.large:
       out += [("large", self.large, r) for r in self.regimes if r != "gp"]
+    for delta in self.bfs_degrees:
+      out.append(("bfs", delta))
+      out += [("bfs_grow", delta, regime, s) for regime in ("ntk", "standard")
+              for s in range(self.bfs_seeds)]
     return out
 
 
@@ -176,4 +202,16 @@ def default() -> Config:
   return Config()
 
 
-PRESETS = {"smoke": smoke, "default": default}
+def bfs() -> Config:
+  """BFS on the family of 100 random connected graphs of 2–7 nodes with
+  degree caps 1–3: the exact NTK mean against the OR rule and scipy on
+  every graph, union bounds per readout, and finite ensembles of both
+  parameterizations (4 seeds, to 16 members: past the margin rule's
+  bounds of 5–8) per cap. No GP draws: the visited encodings (10^4 and
+  more, k up to 5 097) are past a dense joint draw."""
+  return Config(name="bfs", suites=(), validate=(), large="",
+                ablations=False, bfs_degrees=(1, 2, 3), widths=(1024,),
+                chunk=4)
+
+
+PRESETS = {"smoke": smoke, "default": default, "bfs": bfs}

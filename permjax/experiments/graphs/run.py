@@ -212,6 +212,82 @@ def run_large(config: Config, name: str, regime: str) -> dict:
           "seconds": round(time.perf_counter() - start, 3)}
 
 
+def bfs_cases(config: Config, delta: int) -> list:
+  """The BFS family's graphs with degree cap ``delta``, searched from
+  node 0."""
+  return [(g, {"source": 0}) for g, cap in permjax.graphs.bfs_family(
+      config.bfs_graphs, config.graph_seed) if cap == delta]
+
+
+def run_bfs(config: Config, delta: int) -> dict:
+  program = permjax.bfs_program(4, delta)
+  cases = bfs_cases(config, delta)
+  start = time.perf_counter()
+  mean = permjax.exact_mean()
+  rounds, good = [], 0
+  for g, inputs in cases:
+    run = permjax.run_graph(program, g, inputs, predictor=mean)
+    good += run.correct and run.matches_or_rule and run.max_inbox <= 1
+    rounds.append(run.rounds_run)
+  mean_seconds = time.perf_counter() - start
+  test = permjax.graph_test_set(program, cases)
+  means = mean(program.program, test.x)
+  rds = readouts(config, program, test, "ntk", config.bfs_rules)
+  live = ~program.program.structural_zeros()
+  return {"delta": delta, "program": program.name, "k": program.k,
+          "D": program.D, "graphs": len(cases),
+          "nodes": sorted({g.n for g, _ in cases}),
+          "exact_mean_runs_exact": good, "rounds_run_max": max(rounds),
+          "rounds_run_total": int(sum(rounds)),
+          "exact_mean_seconds": round(mean_seconds, 2),
+          "encodings": int(len(test.x)),
+          "m_max": int(test.matches.sum(1).max()),
+          "c_max": int(program.program.column_weights().max()),
+          "structural_zeros": int((~live).sum()),
+          "min_one_mean": float(means[test.truth].min()),
+          "max_zero_mean_written": float(means[~test.truth & live].max()),
+          "visited_N90": {r: _bound(permjax.graph_ensemble_size, program,
+                                    test, rd) for r, rd in rds.items()},
+          "seconds": round(time.perf_counter() - start, 3)}
+
+
+def run_bfs_grow(config: Config, delta: int, regime: str, seed: int,
+                 checkpoint_dir, on_progress) -> dict:
+  program = permjax.bfs_program(4, delta)
+  test = permjax.graph_test_set(program, bfs_cases(config, delta))
+  kernel = config.kernel(regime)
+  rds = readouts(config, program, test, kernel, config.bfs_rules)
+  width = config.widths[-1]
+  src = _source(config, regime, width, program, test,
+                _key(config, f"bfs{delta}", regime, width, seed))
+  start = time.perf_counter()
+  curve = units_lib.grow_unit(
+      config, {"unit": ["bfs_grow", delta, regime, seed]}, src,
+      permjax.GraphScorer(program.program, test, rds),
+      where=f"(bfs Δ={delta}, regime={regime}, seed={seed})",
+      checkpoint_dir=checkpoint_dir, on_progress=on_progress,
+      max_members=config.bfs_max_members, chunk=config.chunk,
+      stop_accuracy=None)
+  rules = {}
+  for name, rd in rds.items():
+    acc = curve.accuracy[name]
+    rules[name] = {"readout": rd.to_dict(),
+                   "bound_N90": _bound(permjax.graph_ensemble_size, program,
+                                       test, rd, kernel=kernel),
+                   "final_accuracy": round(float(acc[-1]), 6),
+                   "curve": [round(float(v), 5) for v in acc]}
+  fields = units_lib.member_fields(curve)
+  return {"suite": f"bfs_d{delta}", "regime": regime, "width": width,
+          "seed": seed, "kernel": kernel, "program": program.name,
+          "k": program.k, "cases": int(len(test.path)),
+          "encodings": int(len(test.x)), "member_source": src.info,
+          "members": int(curve.members), "rules": rules,
+          "details": curve.details,
+          "member_status": fields["member_status"],
+          "unconverged": fields["unconverged"],
+          "seconds": round(time.perf_counter() - start, 3)}
+
+
 def run_unit(config: Config, unit: tuple, checkpoint_dir, on_progress):
   kind = unit[0]
   if kind == "validate":
@@ -222,6 +298,10 @@ def run_unit(config: Config, unit: tuple, checkpoint_dir, on_progress):
     out = run_ablation(unit[1])
   elif kind == "grow":
     out = run_grow(config, *unit[1:], checkpoint_dir, on_progress)
+  elif kind == "bfs":
+    out = run_bfs(config, unit[1])
+  elif kind == "bfs_grow":
+    out = run_bfs_grow(config, *unit[1:], checkpoint_dir, on_progress)
   else:
     out = run_large(config, *unit[1:])
   return {"unit": list(unit), **out, "config_name": config.name,
