@@ -381,25 +381,28 @@ def execution_ensemble_size(program: tpl.Program, readout=None, *,
   readout = complexity.resolve_readout(readout, kernel)
   complexity.check_target(target)
   matched = _matches_of(program, states, matches)
-  n = matched.sum(1)
-  c1 = program.writes_of(matched).astype(np.int64)
-  truth = c1 > 0
-  live = n >= 2
-  n, c1, truth = n[live], c1[live], truth[live]
-  weights = np.broadcast_to(program.column_weights(), c1.shape)
-  keep = np.ones(c1.shape, bool)
-  keep[:, list(readout.fixed_zeros)] = False
-  # Distinct (n, c1, C, truth) cells with their multiplicity.
-  # One int64 key per cell (n, c1, C < 2^20, truth a bit): a 1-D unique,
-  # not a row-wise one (which sorts rows lexicographically, ~50× slower).
-  code = np.broadcast_to(n[:, None], c1.shape)[keep].astype(np.int64)
-  for col, bits in ((c1, 20), (weights, 20), (truth, 1)):
-    code = (code << bits) | col[keep].astype(np.int64)
-  if not len(code):
+  matched = matched[matched.sum(1) >= 2]
+  weights = program.column_weights().astype(np.int64)
+  keep = np.ones(program.D, bool)
+  keep[list(readout.fixed_zeros)] = False
+  weights = weights[keep]
+  if not len(matched) or not keep.any():
     return 1  # every reachable state is a training point: exact
-  code, counts = np.unique(code, return_counts=True)
-  cells = np.stack([code >> 41, (code >> 21) & 0xFFFFF, (code >> 1) & 0xFFFFF,
-                    code & 1], axis=1)
+  # Cells (n, c1, C) — the bit's truth is c1 > 0 — counted by one bincount
+  # of a small integer key per (state, bit), a block of states at a time.
+  side = int(weights.max()) + 1
+  n_all = matched.sum(1).astype(np.int64)
+  counts = np.zeros((int(n_all.max()) + 1) * side * side, np.int64)
+  block = max(1, (1 << 24) // program.D)
+  for lo in range(0, len(matched), block):
+    c1 = program.writes_of(matched[lo:lo + block]).astype(np.int64)[:, keep]
+    key = (n_all[lo:lo + block, None] * side + c1) * side + weights
+    counts += np.bincount(key.ravel(), minlength=len(counts))
+  code = np.flatnonzero(counts)
+  n, rest = np.divmod(code, side * side)
+  c1, weight = np.divmod(rest, side)
+  cells = np.stack([n, c1, weight, (c1 > 0).astype(np.int64)], axis=1)
+  counts = counts[code]
   return certificates.union_bound_size(
       program.k, cells[:, 0], cells[:, 1], cells[:, 2], cells[:, 3],
       np.log(counts), readout, kernel=kernel, target=target,

@@ -60,7 +60,7 @@ def ablation_program(bits: int, slots: int, experiment: str,
   Example:
     >>> prog = ablation_program(1, 4, "collision", direct=True)
     >>> prog.T, int(prog.column_weights()[prog.index("final", 0)])
-    (21, 4)
+    (21, 5)
   """
   if experiment not in ("collision", "encoding"):
     raise ValueError(f"experiment must be 'collision' or 'encoding', got "

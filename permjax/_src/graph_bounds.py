@@ -74,7 +74,17 @@ def graph_ensemble_size(node_program: node_lib.NodeProgram,
 def graph_margin(node_program: node_lib.NodeProgram, test: GraphTestSet,
                  kernel: str = "ntk") -> readout_lib.Readout:
   """The margin readout over a test set: half the smallest 1-bit exact
-  mean at its visited encodings."""
+  mean at its visited encodings.
+
+  Example:
+    >>> from permjax._src import graphs, message_passing
+    >>> from permjax._src.programs import flooding
+    >>> fl = flooding.flooding_program(1, 2)
+    >>> test = message_passing.graph_test_set(fl, [(
+    ...     graphs.path_graph(5), {"source": 0, "message": 1})])
+    >>> round(graph_margin(fl, test).tau, 4)
+    0.064
+  """
   node_program = _check(node_program)
   test = _check_test(node_program, test)
   return execution.margin(node_program.program, kernel, matches=test.matches)

@@ -84,8 +84,17 @@ class Config:
       union bounds, and finite ensembles (``bfs_seeds`` seeds of both
       parameterizations, grown to ``bfs_max_members``).
     bfs_graphs: graphs drawn for the BFS family.
-    bfs_seeds: ensemble seeds per (Δ, parameterization).
-    bfs_max_members: the BFS ensembles grow to this.
+    bfs_states: the BFS ensembles run the first graphs of a cap's group
+      whose visited encodings number at most this (GP draws are joint over
+      them).
+    bfs_seeds: GP-draw seeds per cap.
+    bfs_max_members: the BFS GP ensembles grow to this.
+    bfs_finite_degrees: caps whose BFS runs also get finite ensembles of
+      both parameterizations (a member trained on BFS's k = 763..5 097
+      basis vectors with D = 907..6 463 outputs costs minutes on 2 CPU
+      cores).
+    bfs_finite_seeds: finite seeds per (cap, parameterization).
+    bfs_finite_members: the finite BFS ensembles grow to this.
     bfs_rules: readouts of the BFS ensembles.
   """
   name: str = "default"
@@ -111,8 +120,12 @@ class Config:
   ablations: bool = True
   bfs_degrees: tuple[int, ...] = ()
   bfs_graphs: int = 100
-  bfs_seeds: int = 4
-  bfs_max_members: int = 16
+  bfs_states: int = 6000
+  bfs_seeds: int = 8
+  bfs_max_members: int = 32
+  bfs_finite_degrees: tuple[int, ...] = ()
+  bfs_finite_seeds: int = 1
+  bfs_finite_members: int = 12
   bfs_rules: tuple[str, ...] = ("zero_fixed", "fixed:0.005", "margin",
                                 "midpoint")
 
@@ -138,7 +151,8 @@ class Config:
     if any(d not in (1, 2, 3) for d in self.bfs_degrees):
       raise ValueError(f"bfs_degrees must be caps in 1..3 (the BFS family's), "
                        f"got {list(self.bfs_degrees)}")
-    for name in ("bfs_graphs", "bfs_seeds", "bfs_max_members"):
+    for name in ("bfs_graphs", "bfs_states", "bfs_seeds", "bfs_max_members",
+                 "bfs_finite_seeds", "bfs_finite_members"):
       if getattr(self, name) < 1:
         raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
     if not 2 <= self.tree_nodes <= 9:
@@ -179,8 +193,11 @@ class Config:
       out += [("large", self.large, r) for r in self.regimes if r != "gp"]
     for delta in self.bfs_degrees:
       out.append(("bfs", delta))
-      out += [("bfs_grow", delta, regime, s) for regime in ("ntk", "standard")
-              for s in range(self.bfs_seeds)]
+      out += [("bfs_grow", delta, "gp", s) for s in range(self.bfs_seeds)]
+      if delta in self.bfs_finite_degrees:
+        out += [("bfs_grow", delta, regime, s)
+                for regime in ("ntk", "standard")
+                for s in range(self.bfs_finite_seeds)]
     return out
 
 
@@ -205,13 +222,13 @@ def default() -> Config:
 def bfs() -> Config:
   """BFS on the family of 100 random connected graphs of 2–7 nodes with
   degree caps 1–3: the exact NTK mean against the OR rule and scipy on
-  every graph, union bounds per readout, and finite ensembles of both
-  parameterizations (4 seeds, to 16 members: past the margin rule's
-  bounds of 5–8) per cap. No GP draws: the visited encodings (10^4 and
-  more, k up to 5 097) are past a dense joint draw."""
+  every graph and union bounds per readout; GP draws (8 seeds, to 32
+  members: past the margin rule's bounds of 5–8) over the first graphs of
+  each cap whose encodings fit one joint draw of 6 000; finite networks of
+  both parameterizations (one seed, to 12 members) on the cap-1 graphs."""
   return Config(name="bfs", suites=(), validate=(), large="",
                 ablations=False, bfs_degrees=(1, 2, 3), widths=(1024,),
-                chunk=4)
+                chunk=4, bfs_finite_degrees=(1,))
 
 
 PRESETS = {"smoke": smoke, "default": default, "bfs": bfs}

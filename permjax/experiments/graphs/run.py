@@ -251,10 +251,24 @@ def run_bfs(config: Config, delta: int) -> dict:
           "seconds": round(time.perf_counter() - start, 3)}
 
 
+def bfs_ensemble_cases(config: Config, delta: int):
+  """The first graphs of a cap's group whose visited encodings number at
+  most ``bfs_states`` (at least one graph), and their test set."""
+  program = permjax.bfs_program(4, delta)
+  cases = bfs_cases(config, delta)
+  take, test = 1, permjax.graph_test_set(program, cases[:1])
+  while take < len(cases):
+    more = permjax.graph_test_set(program, cases[:take + 1])
+    if len(more.x) > config.bfs_states:
+      break
+    take, test = take + 1, more
+  return cases[:take], test
+
+
 def run_bfs_grow(config: Config, delta: int, regime: str, seed: int,
                  checkpoint_dir, on_progress) -> dict:
   program = permjax.bfs_program(4, delta)
-  test = permjax.graph_test_set(program, bfs_cases(config, delta))
+  cases, test = bfs_ensemble_cases(config, delta)
   kernel = config.kernel(regime)
   rds = readouts(config, program, test, kernel, config.bfs_rules)
   width = config.widths[-1]
@@ -266,7 +280,8 @@ def run_bfs_grow(config: Config, delta: int, regime: str, seed: int,
       permjax.GraphScorer(program.program, test, rds),
       where=f"(bfs Δ={delta}, regime={regime}, seed={seed})",
       checkpoint_dir=checkpoint_dir, on_progress=on_progress,
-      max_members=config.bfs_max_members, chunk=config.chunk,
+      max_members=(config.bfs_max_members if regime == "gp"
+                   else config.bfs_finite_members), chunk=config.chunk,
       stop_accuracy=None)
   rules = {}
   for name, rd in rds.items():
@@ -277,7 +292,8 @@ def run_bfs_grow(config: Config, delta: int, regime: str, seed: int,
                    "final_accuracy": round(float(acc[-1]), 6),
                    "curve": [round(float(v), 5) for v in acc]}
   fields = units_lib.member_fields(curve)
-  return {"suite": f"bfs_d{delta}", "regime": regime, "width": width,
+  return {"suite": f"bfs_d{delta}", "regime": regime,
+          "width": 0 if regime == "gp" else width, "graphs": len(cases),
           "seed": seed, "kernel": kernel, "program": program.name,
           "k": program.k, "cases": int(len(test.path)),
           "encodings": int(len(test.x)), "member_source": src.info,
