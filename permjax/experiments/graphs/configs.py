@@ -222,13 +222,15 @@ def default() -> Config:
 def bfs() -> Config:
   """BFS on the family of 100 random connected graphs of 2–7 nodes with
   degree caps 1–3: the exact NTK mean against the OR rule and scipy on
-  every graph and union bounds per readout; GP draws (8 seeds, to 32
+  every graph and union bounds per readout; GP draws (4 seeds, to 16
   members: past the margin rule's bounds of 5–8) over the first graphs of
-  each cap whose encodings fit one joint draw of 6 000; finite networks of
-  both parameterizations (one seed, to 12 members) on the cap-1 graphs."""
+  each cap whose encodings fit one joint draw of 3 000; finite networks of
+  both parameterizations (one seed, to 8 members) on the cap-1 graphs.
+  CPU-sized: more seeds, members and graphs are flags."""
   return Config(name="bfs", suites=(), validate=(), large="",
                 ablations=False, bfs_degrees=(1, 2, 3), widths=(1024,),
-                chunk=4, bfs_finite_degrees=(1,))
+                chunk=4, bfs_finite_degrees=(1,), bfs_seeds=4,
+                bfs_max_members=16, bfs_states=3000, bfs_finite_members=8)
 
 
 PRESETS = {"smoke": smoke, "default": default, "bfs": bfs}
