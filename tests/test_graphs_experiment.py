@@ -55,3 +55,23 @@ def test_config_errors(capsys):
   with pytest.raises(SystemExit):
     main_lib.main(["--config", "smoke", "--validate", "path-10"])
   assert "path:N" in capsys.readouterr().err
+
+
+def test_bfs_units(tmp_path):
+  config = configs.Config(name="tiny_bfs", suites=(), validate=(), large="",
+                          ablations=False, bfs_degrees=(1,), bfs_graphs=12,
+                          bfs_seeds=2, bfs_max_members=8, chunk=4)
+  paths = run_lib.run(config, str(tmp_path), progress=False)
+  with open(paths["results"]) as f:
+    records = {tuple(json.loads(line)["unit"]): json.loads(line)
+               for line in f}
+  bfs = records[("bfs", 1)]
+  # cap-1 graphs of the family are single edges: every one run exactly
+  assert bfs["graphs"] >= 1 and bfs["exact_mean_runs_exact"] == bfs["graphs"]
+  assert bfs["structural_zeros"] > 0 and bfs["c_max"] == 5
+  # a threshold at 0 cannot read structural zeros: zero_fixed hard-wires
+  # them, and its bound is finite
+  assert bfs["visited_N90"]["zero_fixed"] > bfs["visited_N90"]["margin"]
+  grown = records[("bfs_grow", 1, "gp", 0)]
+  assert grown["members"] == 8 and grown["width"] == 0
+  assert "BFS on the random family" in open(paths["table"]).read()

@@ -215,8 +215,14 @@ def run_large(config: Config, name: str, regime: str) -> dict:
 def bfs_cases(config: Config, delta: int) -> list:
   """The BFS family's graphs with degree cap ``delta``, searched from
   node 0."""
-  return [(g, {"source": 0}) for g, cap in permjax.graphs.bfs_family(
+  out = [(g, {"source": 0}) for g, cap in permjax.graphs.bfs_family(
       config.bfs_graphs, config.graph_seed) if cap == delta]
+  if not out:
+    raise units_lib.ExperimentError(
+        f"none of the {config.bfs_graphs} graphs of the BFS family (seed "
+        f"{config.graph_seed}) has degree cap {delta}; draw more "
+        f"(--bfs_graphs) or leave {delta} out of --bfs_degrees")
+  return out
 
 
 def run_bfs(config: Config, delta: int) -> dict:
