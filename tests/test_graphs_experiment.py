@@ -75,3 +75,25 @@ def test_bfs_units(tmp_path):
   grown = records[("bfs_grow", 1, "gp", 0)]
   assert grown["members"] == 8 and grown["width"] == 0
   assert "BFS on the random family" in open(paths["table"]).read()
+
+
+def test_committed_results_regenerate_byte_identical(tmp_path):
+  import glob  # pylint: disable=import-outside-toplevel
+  import os  # pylint: disable=import-outside-toplevel
+  from permjax.experiments import records as records_lib  # pylint: disable=import-outside-toplevel
+  from permjax.experiments.graphs import report  # pylint: disable=import-outside-toplevel
+  repo = os.path.join(os.path.dirname(__file__), "..")
+  folders = sorted(glob.glob(os.path.join(repo, "experiments", "graphs", "*",
+                                          "summary.csv")))
+  assert folders, "no committed graph results"
+  for summary in folders:
+    folder = os.path.dirname(summary)
+    recs = records_lib.load_results(folder)
+    assert {tuple(r["unit"]) for r in recs} == set(
+        run_lib.config_from_workdir(folder).units())
+    rows = report.summarize(recs)
+    records_lib.write_csv(str(tmp_path / "summary.csv"), rows)
+    (tmp_path / "graphs.md").write_text(report.tables(recs, rows))
+    for name in ("summary.csv", "graphs.md"):
+      with open(os.path.join(folder, name), "rb") as f:
+        assert (tmp_path / name).read_bytes() == f.read(), (folder, name)
