@@ -271,12 +271,19 @@ def first_errors(program, test: ProgramTestSet, wrong_bits) -> dict:
   ns, counts = np.unique(np.count_nonzero(test.x[rows], axis=1),
                          return_counts=True)
   out["by_n"] = {str(n): int(c) for n, c in zip(ns, counts)}
-  bad = wrong_bits[rows]  # (F, D)
+  out["by_field"] = fields_wrong(program, wrong_bits[rows])
+  return out
+
+
+def fields_wrong(program, wrong) -> dict:
+  """``{field: rows with a wrong bit in it}`` of ``wrong`` ``(F, D)`` bool,
+  for the fields with any."""
+  out = {}
   for name, width in program.fields:
     cols = [program.index(name, bit) for bit in range(width)]
-    hit = int(bad[:, cols].any(axis=1).sum())
+    hit = int(wrong[:, cols].any(axis=1).sum())
     if hit:
-      out["by_field"][name] = hit
+      out[name] = hit
   return out
 
 
@@ -305,11 +312,15 @@ class ProgramScorer:
   test: ProgramTestSet
   readouts: dict
 
+  #: The test-set type this scorer reads and the function that builds it.
+  TEST_SET = (ProgramTestSet, "permjax.program_test_set")
+
   def __post_init__(self):
     object.__setattr__(self, "readouts", readouts_by_name(self.readouts))
-    if not isinstance(self.test, ProgramTestSet):
-      raise TypeError(f"test must be a ProgramTestSet (see "
-                      f"permjax.program_test_set), got {type(self.test)}")
+    kind, builder = self.TEST_SET
+    if not isinstance(self.test, kind):
+      raise TypeError(f"test must be a {kind.__name__} (see {builder}), got "
+                      f"{type(self.test)}")
     fingerprint = getattr(self.program, "fingerprint", None)
     if fingerprint is None:
       raise TypeError(f"program must be a permjax.Program, got "
@@ -335,9 +346,8 @@ class ProgramScorer:
     return tuple(self.test.truth.shape)
 
   def follow(self, kernel: str) -> "ProgramScorer":
-    return ProgramScorer(self.program, self.test,
-                         {n: r.follow(kernel)
-                          for n, r in self.readouts.items()})
+    return type(self)(self.program, self.test,
+                      {n: r.follow(kernel) for n, r in self.readouts.items()})
 
   def wrong_bits(self, readout, average, members) -> np.ndarray:
     """``(..., S, D)`` bool: the bits ``readout`` reads wrong."""
@@ -386,62 +396,28 @@ class GraphTestSet(NamedTuple):
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class GraphScorer:
+class GraphScorer(ProgramScorer):
   """Fraction of graph cases run exactly (every node, round and bit equal
   to the OR rule), per readout; at every power of two the failing cases,
-  the wrong encodings and where they are wrong.
+  the wrong encodings and where they are wrong. A :class:`ProgramScorer`
+  over a :class:`GraphTestSet`, whose ``path`` lists each case's visited
+  encodings; only the details differ (a case has no steps).
 
   Attributes:
     program: the node program's :class:`permjax.Program`.
     test: its :class:`GraphTestSet` (:func:`permjax.graph_test_set`).
     readouts: ``{name: Readout}``.
   """
-  program: object
   test: GraphTestSet
-  readouts: dict
 
-  def __post_init__(self):
-    object.__setattr__(self, "readouts", readouts_by_name(self.readouts))
-    if not isinstance(self.test, GraphTestSet):
-      raise TypeError(f"test must be a GraphTestSet (see "
-                      f"permjax.graph_test_set), got {type(self.test)}")
-    if self.test.fingerprint != getattr(self.program, "fingerprint", None):
-      raise ValueError(f"the test set was built for {self.test.program!r}, "
-                       f"not for {getattr(self.program, 'name', self.program)!r}")
-
-  @property
-  def rules(self) -> tuple:
-    return tuple(self.readouts)
-
-  @property
-  def shape(self) -> tuple:
-    return tuple(self.test.truth.shape)
-
-  def follow(self, kernel: str) -> "GraphScorer":
-    return GraphScorer(self.program, self.test,
-                       {n: r.follow(kernel) for n, r in self.readouts.items()})
-
-  def wrong_bits(self, readout, average, members) -> np.ndarray:
-    return readout.bits(average, self.test.x, members) != self.test.truth
-
-  def score(self, average, members) -> np.ndarray:
-    out = np.zeros((len(self.readouts), len(average)))
-    for i, r in enumerate(self.readouts.values()):
-      wrong = self.wrong_bits(r, average, members).any(axis=-1)
-      out[i] = pair_exactness(self.test, wrong).mean(axis=-1)
-    return out
+  TEST_SET = (GraphTestSet, "permjax.graph_test_set")
 
   def details(self, average, members) -> list:
     out = []
     for name, r in self.readouts.items():
       wrong = self.wrong_bits(r, average, members)
       bad = wrong.any(axis=1)
-      by_field = {}
-      for field, width in self.program.fields:
-        cols = [self.program.index(field, bit) for bit in range(width)]
-        hit = int(wrong[:, cols].any(axis=1).sum())
-        if hit:
-          by_field[field] = hit
+      by_field = fields_wrong(self.program, wrong)
       ns, counts = np.unique(self.test.matches[bad].sum(1),
                              return_counts=True)
       out.append({"members": int(members), "rule": name,
@@ -450,6 +426,3 @@ class GraphScorer:
                   "wrong_bits": int(wrong.sum()), "by_field": by_field,
                   "by_n": {str(n): int(c) for n, c in zip(ns, counts)}})
     return out
-
-  def record_at(self, max_members: int) -> list:
-    return [1 << i for i in range(max(1, max_members).bit_length())]

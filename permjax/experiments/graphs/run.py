@@ -20,6 +20,7 @@ checkpoint, so a killed run continues where it stopped. Units:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -146,23 +147,24 @@ def _source(config, regime, width, program, test, key):
                                        train, test.x, key, config.train)
 
 
-def run_grow(config: Config, suite: str, regime: str, width: int, seed: int,
-             checkpoint_dir, on_progress) -> dict:
+@functools.lru_cache(maxsize=8)
+def suite_test_set(config: Config, suite: str):
+  """A suite's node program and the test set of its first sample (built
+  once per process: every seed and source of the suite reads it)."""
   program = suite_program(config, suite)
-  test = permjax.graph_test_set(program, suite_cases(config, suite))
-  kernel = config.kernel(regime)
-  rds = readouts(config, program, test, kernel)
-  src = _source(config, regime, width, program, test,
-                _key(config, suite, regime, width, seed))
+  return program, permjax.graph_test_set(program, suite_cases(config, suite))
+
+
+def _grow(config, unit, program, test, rds, src, kernel, max_members,
+          checkpoint_dir, on_progress) -> dict:
+  """One growth on a graph test set, grown to ``max_members``; the record's
+  fields common to flooding suites and BFS."""
   start = time.perf_counter()
   curve = units_lib.grow_unit(
-      config, {"unit": ["grow", suite, regime, width, seed]}, src,
-      permjax.GraphScorer(program.program, test, rds),
-      where=f"(suite={suite}, regime={regime}, width={width}, seed={seed})",
+      config, {"unit": list(unit)}, src,
+      permjax.GraphScorer(program.program, test, rds), where=str(unit),
       checkpoint_dir=checkpoint_dir, on_progress=on_progress,
-      max_members=(config.gp_max_members if regime == "gp"
-                   else config.max_members),
-      chunk=config.chunk, stop_accuracy=None)
+      max_members=max_members, chunk=config.chunk, stop_accuracy=None)
   rules = {}
   for name, rd in rds.items():
     acc = curve.accuracy[name]
@@ -172,14 +174,27 @@ def run_grow(config: Config, suite: str, regime: str, width: int, seed: int,
                    "final_accuracy": round(float(acc[-1]), 6),
                    "curve": [round(float(v), 5) for v in acc]}
   fields = units_lib.member_fields(curve)
-  return {"suite": suite, "regime": regime, "width": width, "seed": seed,
-          "kernel": kernel, "program": program.name, "k": program.k,
+  return {"kernel": kernel, "program": program.name, "k": program.k,
           "cases": int(len(test.path)), "encodings": int(len(test.x)),
           "member_source": src.info, "members": int(curve.members),
           "rules": rules, "details": curve.details,
           "member_status": fields["member_status"],
           "unconverged": fields["unconverged"],
           "seconds": round(time.perf_counter() - start, 3)}
+
+
+def run_grow(config: Config, suite: str, regime: str, width: int, seed: int,
+             checkpoint_dir, on_progress) -> dict:
+  program, test = suite_test_set(config, suite)
+  kernel = config.kernel(regime)
+  rds = readouts(config, program, test, kernel)
+  src = _source(config, regime, width, program, test,
+                _key(config, suite, regime, width, seed))
+  return {"suite": suite, "regime": regime, "width": width, "seed": seed,
+          **_grow(config, ("grow", suite, regime, width, seed), program, test,
+                  rds, src, kernel,
+                  (config.gp_max_members if regime == "gp"
+                   else config.max_members), checkpoint_dir, on_progress)}
 
 
 def run_large(config: Config, name: str, regime: str) -> dict:
@@ -257,9 +272,11 @@ def run_bfs(config: Config, delta: int) -> dict:
           "seconds": round(time.perf_counter() - start, 3)}
 
 
+@functools.lru_cache(maxsize=4)
 def bfs_ensemble_cases(config: Config, delta: int):
   """The first graphs of a cap's group whose visited encodings number at
-  most ``bfs_states`` (at least one graph), and their test set."""
+  most ``bfs_states`` (at least one graph), and their test set (built once
+  per process, not once per seed)."""
   program = permjax.bfs_program(4, delta)
   cases = bfs_cases(config, delta)
   take, test = 1, permjax.graph_test_set(program, cases[:1])
@@ -280,34 +297,14 @@ def run_bfs_grow(config: Config, delta: int, regime: str, seed: int,
   width = config.widths[-1]
   src = _source(config, regime, width, program, test,
                 _key(config, f"bfs{delta}", regime, width, seed))
-  start = time.perf_counter()
-  curve = units_lib.grow_unit(
-      config, {"unit": ["bfs_grow", delta, regime, seed]}, src,
-      permjax.GraphScorer(program.program, test, rds),
-      where=f"(bfs Δ={delta}, regime={regime}, seed={seed})",
-      checkpoint_dir=checkpoint_dir, on_progress=on_progress,
-      max_members=(config.bfs_max_members if regime == "gp"
-                   else config.bfs_finite_members), chunk=config.chunk,
-      stop_accuracy=None)
-  rules = {}
-  for name, rd in rds.items():
-    acc = curve.accuracy[name]
-    rules[name] = {"readout": rd.to_dict(),
-                   "bound_N90": _bound(permjax.graph_ensemble_size, program,
-                                       test, rd, kernel=kernel),
-                   "final_accuracy": round(float(acc[-1]), 6),
-                   "curve": [round(float(v), 5) for v in acc]}
-  fields = units_lib.member_fields(curve)
   return {"suite": f"bfs_d{delta}", "regime": regime,
           "width": 0 if regime == "gp" else width, "graphs": len(cases),
-          "seed": seed, "kernel": kernel, "program": program.name,
-          "k": program.k, "cases": int(len(test.path)),
-          "encodings": int(len(test.x)), "member_source": src.info,
-          "members": int(curve.members), "rules": rules,
-          "details": curve.details,
-          "member_status": fields["member_status"],
-          "unconverged": fields["unconverged"],
-          "seconds": round(time.perf_counter() - start, 3)}
+          "seed": seed,
+          **_grow(config, ("bfs_grow", delta, regime, seed), program, test,
+                  rds, src, kernel,
+                  (config.bfs_max_members if regime == "gp"
+                   else config.bfs_finite_members), checkpoint_dir,
+                  on_progress)}
 
 
 def run_unit(config: Config, unit: tuple, checkpoint_dir, on_progress):
