@@ -48,11 +48,10 @@ construction's experiments use node 0 (id 1) as the source.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 from permjax._src import graphs as graphs_lib
+from permjax._src.programs import graph_blocks
 from permjax._src import node_program as node_lib
 from permjax._src import templates as tpl
 from permjax._src.templates import Template
@@ -62,49 +61,9 @@ from permjax._src.templates import Template
 _WORDS = ("v_dist", "v_pi", "v_id", "v_priority")
 
 
-class _Layout:
-  """Named multi-dimensional bit fields, flattened outer index first.
-
-  A field of shape ``(A, B, w)`` becomes ``A·B`` program fields of width
-  ``w`` named ``name[a,b]``; shape ``()`` is a single bit.
-  """
-
-  def __init__(self):
-    self.shapes = {}
-    self.flat = []
-
-  def add(self, name, *shape):
-    self.shapes[name] = shape
-    if not shape:
-      self.flat.append((name, 1))
-      return
-    for outer in itertools.product(*map(range, shape[:-1])):
-      self.flat.append((self._name(name, outer), shape[-1]))
-
-  @staticmethod
-  def _name(name, outer):
-    return f"{name}[{','.join(map(str, outer))}]" if outer else name
-
-  def __call__(self, name, *idx):
-    """The ``(field, bit)`` of one bit."""
-    if not self.shapes[name]:
-      return (name, 0)
-    return (self._name(name, idx[:-1]), idx[-1])
-
-  def row(self, name, *outer):
-    """Every bit of the innermost word ``name[outer]``."""
-    width = self.shapes[name][-1]
-    return tuple(self(name, *outer, i) for i in range(width))
-
-  def all(self, name):
-    """Every bit of ``name``."""
-    return tuple(self(name, *idx) for idx in
-                 itertools.product(*map(range, self.shapes[name])))
-
-
 def _layout(b, deg, slots):
   """The state, in the construction's flat order (outbox last)."""
-  f = _Layout()
+  f = graph_blocks.FieldLayout()
   s, s1 = slots, slots + 1
   # Queue-head test: is my priority the pointer?
   for name, width in (("u_priority", b), ("q_pointer", b),
