@@ -57,7 +57,8 @@ The public API, by concept (each implemented in one private module):
   sharded, resumable) over :func:`stacked_members`;
 * graph algorithms (:mod:`permjax.graphs`): a :class:`NodeProgram` (a
   template program with an outbox), :func:`flooding_program`,
-  :func:`bfs_program`, :func:`run_graph` (message passing with any predictor and readout),
+  :func:`bfs_program`, :func:`dfs_program`, :func:`bellman_ford_program`,
+  :func:`run_graph` (message passing with any predictor and readout),
   :func:`graph_test_set`, :class:`GraphScorer`, :func:`graph_ensemble_size`;
 * ensemble complexity: :func:`ensemble_size`, :func:`paper_style_bound`,
   :func:`paper_figure_bound`, :func:`worst_n`, :func:`worst_ratio`.
@@ -98,7 +99,9 @@ from permjax._src.message_passing import GraphRun
 from permjax._src.message_passing import run_graph
 from permjax._src.message_passing import SlotCollisionError
 from permjax._src.node_program import NodeProgram
+from permjax._src.programs.bellman_ford import bellman_ford_program
 from permjax._src.programs.bfs import bfs_program
+from permjax._src.programs.dfs import dfs_program
 from permjax._src.programs.flooding import flooding_program
 from permjax._src.scorers import GraphScorer
 from permjax._src.scorers import GraphTestSet
@@ -268,7 +271,8 @@ __all__ = (
     "exact_mean", "NTReferenceMean", "EnsembleMean", "gp_ensemble_mean",
     "network_ensemble_mean", "training_examples",
     # graph algorithms: node programs run by message passing
-    "graphs", "NodeProgram", "flooding_program", "bfs_program", "run_graph",
+    "graphs", "NodeProgram", "flooding_program", "bfs_program", "dfs_program",
+    "bellman_ford_program", "run_graph",
     "GraphRun",
     "SlotCollisionError", "graph_test_set", "GraphTestSet", "GraphScorer",
     "graph_ensemble_size", "graph_margin", "all_encodings_size",

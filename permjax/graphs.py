@@ -1,7 +1,9 @@
 """Graphs for message passing (docs/theory/graphs.md §1): edge-array graphs,
 the families the graph experiments run on, the distance-2 colouring that
 gives each node its outbox slot, ports, and classical answers (scipy's
-breadth-first search). See :mod:`permjax._src.graphs`.
+breadth-first search, a depth-first search with the smallest-id
+tie-break, Dijkstra on weighted graphs), and the word length each sequential
+construction needs. See :mod:`permjax._src.graphs`.
 
 Example:
   >>> import permjax
@@ -12,6 +14,12 @@ Example:
 """
 
 from permjax._src.graphs import adjacency
+from permjax._src.programs.bellman_ford import bellman_ford_bits
+from permjax._src.programs.bellman_ford import default_weights
+from permjax._src.programs.bellman_ford import weighted_distances
+from permjax._src.programs.bfs import bfs_bits
+from permjax._src.programs.dfs import dfs_bits
+from permjax._src.programs.dfs import dfs_depths
 from permjax._src.graphs import bfs_family
 from permjax._src.graphs import check_colouring
 from permjax._src.graphs import complete_graph
@@ -38,6 +46,12 @@ from permjax._src.graphs import star_graph
 
 __all__ = (
     "adjacency",
+    "bellman_ford_bits",
+    "bfs_bits",
+    "default_weights",
+    "dfs_bits",
+    "dfs_depths",
+    "weighted_distances",
     "bfs_family",
     "check_colouring",
     "complete_graph",

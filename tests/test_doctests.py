@@ -8,6 +8,9 @@ import pytest
 
 import permjax
 
+# Nothing here depends on the float dtype: CI's float64 pass leaves it out.
+pytestmark = pytest.mark.dtype_independent
+
 MODULES = sorted(
     m.name for m in pkgutil.walk_packages(permjax.__path__, "permjax.")
     if not m.name.endswith("__main__"))

@@ -16,6 +16,9 @@ import pytest
 import permjax
 from permjax.experiments import ntk_permutation as exp
 
+# Nothing here depends on the float dtype: CI's float64 pass leaves it out.
+pytestmark = pytest.mark.dtype_independent
+
 CLI = [sys.executable, "-m", "permjax.experiments.ntk_permutation"]
 # docs/theory/permutation.md §8: the paper's published members-for-90% (one seed each).
 PAPER_N90 = {5: 43, 10: 69, 15: 103, 20: 117, 25: 157, 30: 175}

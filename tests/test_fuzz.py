@@ -30,6 +30,9 @@ import pytest
 import fuzz_cases
 import permjax
 
+# Nothing here depends on the float dtype: CI's float64 pass leaves it out.
+pytestmark = pytest.mark.dtype_independent
+
 LIB_TIMEOUT = 30
 BACKGROUND_WORKERS = 2
 

@@ -13,6 +13,9 @@ import permjax
 from permjax._src import graphs, message_passing
 from permjax._src.programs import bellman_ford as bf
 
+# Nothing here depends on the float dtype: CI's float64 pass leaves it out.
+pytestmark = pytest.mark.dtype_independent
+
 # Counted on the authors' own builder, (b, Δ) -> (C_max, structural zeros):
 # the slot gates are written by the b identical copies of the gate-renewing
 # template plus their two routing templates; the zeros are the last stage of
@@ -97,7 +100,7 @@ def _ids(cases):
 
 
 def _check_run(g, d, weights, source=0, predictor=None, bits=None):
-  b = bits or bf.bits_needed(g, weights)
+  b = bits or bf.bellman_ford_bits(g, weights)
   prog = _program(b, d)
   inputs = {"source": source, "weights": weights}
   run = message_passing.run_graph(prog, g, inputs, predictor=predictor)
@@ -168,13 +171,13 @@ def test_initial_state_conventions():
 def test_bits_needed_and_default_weights():
   for g, _, w in FIXED + RANDOM:
     p_l = _heaviest_path_brute(g.n, g.edges.tolist(), w)
-    assert bf.bits_needed(g, w) == max(p_l.bit_length(),
+    assert bf.bellman_ford_bits(g, w) == max(p_l.bit_length(),
                                        g.n.bit_length()) + 1
   # Beyond 12 nodes the sum of the n − 1 heaviest weights stands in for the
   # heaviest path (here 13·3 = 39 against the true 6).
   star = graphs.star_graph(14)
-  assert bf.bits_needed(star, [3] * 13) == 7
-  assert bf.bits_needed(graphs.star_graph(12), [3] * 11) == 5
+  assert bf.bellman_ford_bits(star, [3] * 13) == 7
+  assert bf.bellman_ford_bits(graphs.star_graph(12), [3] * 11) == 5
   g = graphs.cycle_graph(6)
   w = bf.default_weights(g)
   assert w.dtype == np.int64 and w.shape == (6,)
@@ -205,7 +208,7 @@ def test_other_sources_heavy_weights_and_spare_bits():
                           RANDOM[1]], ids=["path(3)", "K4", "random"])
 def test_exact_mean_equals_the_or_rule(g, d, weights):
   inputs = {"source": 0, "weights": weights}
-  prog = _program(bf.bits_needed(g, weights), d)
+  prog = _program(bf.bellman_ford_bits(g, weights), d)
   run = _check_run(g, d, weights, predictor=permjax.exact_mean())
   ref = message_passing.run_graph(prog, g, inputs)
   assert run.matches_or_rule and run.first_deviation is None
@@ -259,6 +262,6 @@ def test_bad_input():
   with pytest.raises(ValueError, match=r"max_degree .* got 0"):
     bf.bellman_ford_program(3, 0)
   with pytest.raises(ValueError, match=r"weight 9 of edge"):
-    bf.bits_needed(path, (9, 1))
+    bf.bellman_ford_bits(path, (9, 1))
   with pytest.raises(ValueError, match=r"source must be a node .* got 5"):
     bf.weighted_distances(path, ok, source=5)

@@ -11,6 +11,9 @@ import permjax
 from permjax._src import graphs, message_passing
 from permjax._src.programs import dfs
 
+# Nothing here depends on the float dtype: CI's float64 pass leaves it out.
+pytestmark = pytest.mark.dtype_independent
+
 # Structural zeros counted on the authors' own builder (b, Δ) -> count; they
 # follow b(3Δ + 2) + Δ + 1.
 STRUCTURAL_ZEROS = {(2, 1): 12, (3, 1): 17, (2, 2): 19, (3, 2): 27,
@@ -107,7 +110,7 @@ def test_sizes_match_the_formulas_at_degree_4(b):
 def test_or_rule_at_degree_4():
   g = graphs.grid_graph(3, 3)
   run = message_passing.run_graph(
-      dfs.dfs_program(dfs.bits_needed(g.n, len(g.edges)), 4), g,
+      dfs.dfs_program(dfs.dfs_bits(g.n, len(g.edges)), 4), g,
       {"source": 0})
   assert run.correct and run.max_inbox <= 1
   assert run.outputs.tolist() == _recursive_dfs(g, 0)
@@ -158,7 +161,7 @@ def test_the_classical_dfs_takes_the_smallest_id_first():
 @pytest.mark.parametrize("g, d", FIXED + RANDOM,
                          ids=[g.name for g, _ in FIXED + RANDOM])
 def test_or_rule_gives_dfs_depths(g, d):
-  b = dfs.bits_needed(g.n, len(g.edges))
+  b = dfs.dfs_bits(g.n, len(g.edges))
   assert b == _bits(g)       # connected: the construction's bitlen(2|E|) + 1
   prog = _program(b, d)
   inputs = prog.inputs(g)[0]
@@ -204,7 +207,7 @@ def test_other_sources_spare_bits_and_components():
                                       1, 2, seed=0, n_range=(4, 4))[0], 2)],
                          ids=["path(4)", "random(n=4,Δ=2)"])
 def test_exact_mean_equals_the_or_rule(g, d):
-  prog = _program(dfs.bits_needed(g.n, len(g.edges)), d)
+  prog = _program(dfs.dfs_bits(g.n, len(g.edges)), d)
   run = message_passing.run_graph(prog, g, {"source": 0},
                                   predictor=permjax.exact_mean())
   ref = message_passing.run_graph(prog, g, {"source": 0})
@@ -218,7 +221,7 @@ def test_exact_mean_equals_the_or_rule(g, d):
 @pytest.mark.parametrize("g, d", FIXED + RANDOM,
                          ids=[g.name for g, _ in FIXED + RANDOM])
 def test_exact_mean_on_fixed_and_random_graphs(g, d):
-  prog = _program(dfs.bits_needed(g.n, len(g.edges)), d)
+  prog = _program(dfs.dfs_bits(g.n, len(g.edges)), d)
   run = message_passing.run_graph(prog, g, {"source": 0},
                                   predictor=permjax.exact_mean())
   assert run.matches_or_rule and run.correct and run.max_inbox <= 1
@@ -229,7 +232,7 @@ def test_exact_mean_on_fixed_and_random_graphs(g, d):
 def test_or_rule_on_more_random_graphs():
   for d in (2, 3):
     for g in graphs.random_bounded_graphs(12, d, seed=1, n_range=(d + 1, 7)):
-      prog = _program(dfs.bits_needed(g.n, len(g.edges)), d)
+      prog = _program(dfs.dfs_bits(g.n, len(g.edges)), d)
       for source in range(g.n):
         run = message_passing.run_graph(prog, g, {"source": source})
         assert run.correct and run.max_inbox <= 1, (g.name, source)

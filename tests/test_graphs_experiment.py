@@ -9,6 +9,9 @@ from permjax.experiments.graphs import configs
 from permjax.experiments.graphs import main as main_lib
 from permjax.experiments.graphs import run as run_lib
 
+# Nothing here depends on the float dtype: CI's float64 pass leaves it out.
+pytestmark = pytest.mark.dtype_independent
+
 
 def _tiny():
   return configs.Config(
@@ -57,10 +60,11 @@ def test_config_errors(capsys):
   assert "path:N" in capsys.readouterr().err
 
 
-def test_bfs_units(tmp_path):
+def test_sequential_units(tmp_path):
   config = configs.Config(name="tiny_bfs", suites=(), validate=(), large="",
                           ablations=False, bfs_degrees=(1,), bfs_graphs=12,
-                          bfs_seeds=2, bfs_max_members=8, chunk=4)
+                          bfs_seeds=2, bfs_max_members=8, chunk=4,
+                          dfs_degrees=(1,), bellman_ford_degrees=(1,))
   paths = run_lib.run(config, str(tmp_path), progress=False)
   with open(paths["results"]) as f:
     records = {tuple(json.loads(line)["unit"]): json.loads(line)
@@ -74,7 +78,25 @@ def test_bfs_units(tmp_path):
   assert bfs["visited_N90"]["zero_fixed"] > bfs["visited_N90"]["margin"]
   grown = records[("bfs_grow", 1, "gp", 0)]
   assert grown["members"] == 8 and grown["width"] == 0
-  assert "BFS on the random family" in open(paths["table"]).read()
+  # DFS and Bellman–Ford on the same single edges: b = bitlen(2|E|) + 1 = 3
+  # and max(bitlen(p_L ≤ 3), bitlen(2)) + 1 = 3; sizes from the published
+  # formulas (k), structural zeros from the authors' builder
+  dfs, bf = records[("dfs", 1)], records[("bellman_ford", 1)]
+  for r in (dfs, bf):
+    assert r["bits"] == 3 and r["exact_mean_runs_exact"] == r["graphs"]
+    assert r["graphs"] == bfs["graphs"] and r["rounds_run_max"] <= r[
+        "budget_max"]
+  b, d = 3, 1
+  assert dfs["k"] == (18 * b * d**3 + 6 * d**3 + 31 * b * d**2 + 9 * d**2
+                      + 49 * b * d + 20 * d + 51 * b + 16)
+  assert bf["k"] == (44 * b * d**2 + 5 * d**2 + 33 * b * d + 2 * d + 100 * b
+                     + 18)
+  assert dfs["structural_zeros"] == b * (3 * d + 2) + d + 1
+  assert bf["structural_zeros"] == 5 * b + 1
+  table = open(paths["table"]).read()
+  for title in ("BFS on the random family", "DFS on the random family",
+                "Bellman–Ford (weights 1..3) on the random family"):
+    assert title in table
 
 
 def test_committed_results_regenerate_byte_identical(tmp_path):

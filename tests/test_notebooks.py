@@ -8,6 +8,9 @@ import pytest
 import jupytext  # the [test] extra installs both; a missing one is an error
 import nbclient
 
+# Nothing here depends on the float dtype: CI's float64 pass leaves it out.
+pytestmark = pytest.mark.dtype_independent
+
 NOTEBOOKS = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..",
                                           "notebooks", "*.py")))
 

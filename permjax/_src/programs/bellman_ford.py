@@ -53,7 +53,7 @@ Conventions kept from the construction: node ``v`` has id ``v + 1``; port
 edge weights are integers 1..3 (the construction's experiments draw them
 uniformly), one per edge of the graph, aligned with ``g.edges``; a graph
 needs ``b ≥ max(bitlen(p_L), bitlen(n)) + 1`` with ``p_L`` the weight of
-its heaviest simple path (:func:`bits_needed`), so that no finite distance
+its heaviest simple path (:func:`bellman_ford_bits`), so that no finite distance
 or candidate reaches the all-ones ``∞``. The graph must be connected: the
 pointer serves every node in turn, and a node the flood cannot reach would
 never take its turn. The construction's experiments use node 0 (id 1) as
@@ -77,7 +77,7 @@ from permjax._src.templates import Template
 #: Edge weights the construction handles: integers ``1..MAX_WEIGHT``.
 MAX_WEIGHT = 3
 
-#: Largest graph whose heaviest simple path :func:`bits_needed` finds
+#: Largest graph whose heaviest simple path :func:`bellman_ford_bits` finds
 #: exactly (a search over subsets of nodes); beyond it, the sum of the
 #: ``n − 1`` heaviest edge weights stands in (never less than ``p_L``).
 EXACT_PATH_NODES = 12
@@ -695,7 +695,7 @@ def _edges_key(g):
   return tuple(map(tuple, g.edges.tolist()))
 
 
-def bits_needed(g: graphs_lib.Graph, weights) -> int:
+def bellman_ford_bits(g: graphs_lib.Graph, weights) -> int:
   """Word length the construction needs on ``g`` with ``weights``:
   ``max(bitlen(p_L), bitlen(n)) + 1``, ``p_L`` the weight of the heaviest
   simple path (ids and the pointer and round counters run to ``n``; every
@@ -708,9 +708,9 @@ def bits_needed(g: graphs_lib.Graph, weights) -> int:
 
   Example:
     >>> g = graphs_lib.path_graph(4)          # p_L = 1 + 2 + 3 = 6
-    >>> bits_needed(g, [1, 2, 3]), bits_needed(g, [1, 1, 1])
+    >>> bellman_ford_bits(g, [1, 2, 3]), bellman_ford_bits(g, [1, 1, 1])
     (4, 4)
-    >>> bits_needed(graphs_lib.path_graph(2), [3])
+    >>> bellman_ford_bits(graphs_lib.path_graph(2), [3])
     3
   """
   weights = _check_weights(g, weights)
@@ -761,7 +761,7 @@ def bellman_ford_program(bits: int, max_degree: int, *,
   Args:
     bits: ``b``, bits per word (ids, distances, weights, the pointer and
       round counters); at least 2, and a graph needs
-      ``b ≥ bits_needed(g, weights)``.
+      ``b ≥ bellman_ford_bits(g, weights)``.
     max_degree: ``Δ``, the most ports a node has.
     slots: ``S``, the outbox slots (colours of the distance-2 colouring);
       ``Δ² + 1`` by default.
@@ -901,7 +901,7 @@ def _check_graph(g, inputs, bits, max_degree):
                      f"graph on at least 2 nodes (the pointer serves every "
                      f"node in turn), got n = {g.n} nodes in {parts} "
                      f"component{'s' if parts > 1 else ''}")
-  need = bits_needed(g, weights)
+  need = bellman_ford_bits(g, weights)
   if need > bits:
     p_l = _heaviest_path(g.n, _edges_key(g), tuple(weights.tolist()))
     raise ValueError(f"{g.name}: n = {g.n} nodes and heaviest simple path "

@@ -715,12 +715,12 @@ def _templates(f, b, deg, slots):
   return out
 
 
-def bits_needed(n: int) -> int:
+def bfs_bits(n: int) -> int:
   """Word length the construction needs on ``n`` nodes: ``bitlen(n) + 1``
   (ids ``1..n``, priorities and the pointer up to ``n + 1``).
 
   Example:
-    >>> [bits_needed(n) for n in (1, 3, 4, 7, 8)]
+    >>> [bfs_bits(n) for n in (1, 3, 4, 7, 8)]
     [2, 3, 4, 4, 5]
   """
   return int(n).bit_length() + 1
@@ -831,7 +831,7 @@ def _check_graph(g, inputs, bits, max_degree):
       isinstance(source, (int, np.integer)) and 0 <= source < g.n):
     raise ValueError(f"source must be a node of {g.name} (0..{g.n - 1}), got "
                      f"{source!r}")
-  need = bits_needed(g.n)
+  need = bfs_bits(g.n)
   if need > bits:
     raise ValueError(f"{g.name}: n = {g.n} nodes need b = {need} bits per "
                      f"word (bitlen(n) + 1), the program has b = {bits}")

@@ -677,7 +677,7 @@ def _templates(f, b, deg, slots):
   return out
 
 
-def bits_needed(n: int, edges: int) -> int:
+def dfs_bits(n: int, edges: int) -> int:
   """Word length the construction needs on a graph with ``n`` nodes and
   ``edges`` edges: ``bitlen(max(2|E|, n)) + 1`` — the construction's
   ``bitlen(2|E|) + 1`` on connected graphs (the stamp counts up to
@@ -685,7 +685,7 @@ def bits_needed(n: int, edges: int) -> int:
   graphs with few edges.
 
   Example:
-    >>> [bits_needed(n, m) for n, m in ((2, 1), (4, 3), (5, 4), (5, 8),
+    >>> [dfs_bits(n, m) for n, m in ((2, 1), (4, 3), (5, 4), (5, 8),
     ...                                 (8, 1))]
     [3, 4, 5, 6, 5]
   """
@@ -737,7 +737,7 @@ def dfs_program(bits: int, max_degree: int, *,
 
   Args:
     bits: ``b``, bits per word (ids, stamp, depths); at least 2, and a
-      graph needs ``b ≥ bits_needed(n, |E|)``.
+      graph needs ``b ≥ dfs_bits(n, |E|)``.
     max_degree: ``Δ``, the most ports a node has.
     slots: ``S``, the outbox slots (colours of the distance-2 colouring);
       ``Δ² + 1`` by default.
@@ -823,7 +823,7 @@ def _check_graph(g, inputs, bits, max_degree):
       isinstance(source, (int, np.integer)) and 0 <= source < g.n):
     raise ValueError(f"source must be a node of {g.name} (0..{g.n - 1}), got "
                      f"{source!r}")
-  need = bits_needed(g.n, len(g.edges))
+  need = dfs_bits(g.n, len(g.edges))
   if need > bits:
     raise ValueError(f"{g.name}: n = {g.n} nodes and |E| = {len(g.edges)} "
                      f"edges need b = {need} bits per word "

@@ -95,7 +95,14 @@ class Config:
       cores).
     bfs_finite_seeds: finite seeds per (cap, parameterization).
     bfs_finite_members: the finite BFS ensembles grow to this.
-    bfs_rules: readouts of the BFS ensembles.
+    bfs_rules: readouts of the BFS ensembles (and of the union bounds of
+      every sequential construction).
+    dfs_degrees: degree caps whose graphs of the BFS family the DFS
+      program runs (the exact NTK mean against the OR rule and a classical
+      DFS on every graph; union bounds per readout).
+    bellman_ford_degrees: likewise for Bellman–Ford (edge weights 1..3
+      from :func:`permjax.graphs.default_weights`; distances against
+      Dijkstra).
   """
   name: str = "default"
   suites: tuple[str, ...] = ("graph_d2_b1", "graph_d3_b1", "graph_d4_b1",
@@ -128,6 +135,8 @@ class Config:
   bfs_finite_members: int = 12
   bfs_rules: tuple[str, ...] = ("zero_fixed", "fixed:0.005", "margin",
                                 "midpoint")
+  dfs_degrees: tuple[int, ...] = ()
+  bellman_ford_degrees: tuple[int, ...] = ()
 
   def __post_init__(self):
     for suite in self.suites:
@@ -148,9 +157,10 @@ class Config:
                  "gp_max_members", "chunk"):
       if getattr(self, name) < 1:
         raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-    if any(d not in (1, 2, 3) for d in self.bfs_degrees):
-      raise ValueError(f"bfs_degrees must be caps in 1..3 (the BFS family's), "
-                       f"got {list(self.bfs_degrees)}")
+    for name in ("bfs_degrees", "dfs_degrees", "bellman_ford_degrees"):
+      if any(d not in (1, 2, 3) for d in getattr(self, name)):
+        raise ValueError(f"{name} must be caps in 1..3 (the BFS family's), "
+                         f"got {list(getattr(self, name))}")
     for name in ("bfs_graphs", "bfs_states", "bfs_seeds", "bfs_max_members",
                  "bfs_finite_seeds", "bfs_finite_members"):
       if getattr(self, name) < 1:
@@ -177,7 +187,9 @@ class Config:
   def units(self) -> list[tuple]:
     """Every unit in run order: ``("validate", graph)``, ``("bounds",
     suite, sample)``, ``("ablation", which)``, ``("grow", suite, regime,
-    width, seed)``, ``("large", graph, regime)``."""
+    width, seed)``, ``("large", graph, regime)``, ``("bfs", Δ)``,
+    ``("bfs_grow", Δ, regime, seed)``, ``("dfs", Δ)``,
+    ``("bellman_ford", Δ)``."""
     out = [("validate", g) for g in self.validate]
     for suite in self.suites:
       samples = self.bound_samples if suite.startswith("graph") else 1
@@ -198,6 +210,8 @@ class Config:
         out += [("bfs_grow", delta, regime, s)
                 for regime in ("ntk", "standard")
                 for s in range(self.bfs_finite_seeds)]
+    out += [("dfs", d) for d in self.dfs_degrees]
+    out += [("bellman_ford", d) for d in self.bellman_ford_degrees]
     return out
 
 
@@ -233,4 +247,15 @@ def bfs() -> Config:
                 bfs_max_members=16, bfs_states=3000, bfs_finite_members=8)
 
 
-PRESETS = {"smoke": smoke, "default": default, "bfs": bfs}
+def sequential() -> Config:
+  """DFS and Bellman–Ford on the BFS family (100 random connected graphs of
+  2–7 nodes, degree caps 1–3): the exact NTK mean against the OR rule and
+  the classical answer on every graph, rounds, seconds, and union bounds
+  per readout over the visited encodings."""
+  return Config(name="sequential", suites=(), validate=(), large="",
+                ablations=False, dfs_degrees=(1, 2, 3),
+                bellman_ford_degrees=(1, 2, 3))
+
+
+PRESETS = {"smoke": smoke, "default": default, "bfs": bfs,
+           "sequential": sequential}

@@ -149,22 +149,37 @@ def ablation_tables(records) -> str:
   return "\n\n".join(out)
 
 
-def bfs_table(records) -> str:
-  recs = _of(records, "bfs")
+_SEQUENTIAL_TITLES = {"bfs": "BFS", "dfs": "DFS",
+                      "bellman_ford": "Bellman–Ford (weights 1..3)"}
+
+
+def sequential_table(records, algorithm: str = "bfs") -> str:
+  """One sequential construction on the BFS family, one row per degree
+  cap."""
+  recs = _of(records, algorithm)
   if not recs:
     return ""
   rules = list(recs[0]["visited_N90"])
-  return ("## BFS on the random family (n = 2–7, degree cap Δ), b = 4\n\n"
-          + _table(["Δ", "k", "D", "graphs", "exact mean runs exact",
-                    "rounds run (max)", "exact-mean seconds",
-                    "distinct encodings", "m max", "C max",
-                    "structural zeros", "min 1-bit mean"]
+  bits = sorted({r.get("bits", 4) for r in recs})
+  b = "b = " + (str(bits[0]) if len(bits) == 1 else "/".join(map(str, bits)))
+  extra = "bits" in recs[0]
+  return (f"## {_SEQUENTIAL_TITLES[algorithm]} on the random family "
+          f"(n = 2–7, degree cap Δ), {b}\n\n"
+          + _table(["Δ"] + (["b", "edges (max)", "round budget (max)"] if extra
+                            else [])
+                   + ["k", "D", "graphs", "exact mean runs exact",
+                      "rounds run (max)", "exact-mean seconds",
+                      "distinct encodings", "m max", "C max",
+                      "structural zeros", "min 1-bit mean"]
                    + [f"N {r}" for r in rules],
-                   [[r["delta"], r["k"], r["D"], r["graphs"],
-                     f"{r['exact_mean_runs_exact']}/{r['graphs']}",
-                     r["rounds_run_max"], r["exact_mean_seconds"],
-                     r["encodings"], r["m_max"], r["c_max"],
-                     r["structural_zeros"], round(r["min_one_mean"], 4)]
+                   [[r["delta"]]
+                    + ([r["bits"], r["edges_max"], r["budget_max"]] if extra
+                       else [])
+                    + [r["k"], r["D"], r["graphs"],
+                       f"{r['exact_mean_runs_exact']}/{r['graphs']}",
+                       r["rounds_run_max"], r["exact_mean_seconds"],
+                       r["encodings"], r["m_max"], r["c_max"],
+                       r["structural_zeros"], round(r["min_one_mean"], 4)]
                     + [r["visited_N90"][x] for x in rules] for r in recs]))
 
 
@@ -188,7 +203,9 @@ def large_table(records) -> str:
 
 def tables(records: list[dict], rows: list[dict]) -> str:
   parts = [validation_table(records), bounds_table(records),
-           ensembles_table(rows), bfs_table(records), large_table(records),
+           ensembles_table(rows), sequential_table(records, "bfs"),
+           sequential_table(records, "dfs"),
+           sequential_table(records, "bellman_ford"), large_table(records),
            ablation_tables(records)]
   return "\n\n".join(p for p in parts if p) + "\n"
 

@@ -16,6 +16,11 @@ checkpoint, so a killed run continues where it stopped. Units:
   size: accuracy (cases exact) per readout at every N.
 * ``large`` — a finite ensemble of the margin rule's union-bound size run on
   a large graph by the message-passing driver.
+* ``bfs`` / ``dfs`` / ``bellman_ford`` — one sequential construction on one
+  degree cap of the BFS family: the exact NTK mean against the OR rule and
+  the classical answer on every graph, rounds and seconds, union bounds per
+  readout over the visited encodings.
+* ``bfs_grow`` — one seed's ensemble grown on BFS runs.
 """
 
 from __future__ import annotations
@@ -227,49 +232,85 @@ def run_large(config: Config, name: str, regime: str) -> dict:
           "seconds": round(time.perf_counter() - start, 3)}
 
 
-def bfs_cases(config: Config, delta: int) -> list:
-  """The BFS family's graphs with degree cap ``delta``, searched from
-  node 0."""
-  out = [(g, {"source": 0}) for g, cap in permjax.graphs.bfs_family(
-      config.bfs_graphs, config.graph_seed) if cap == delta]
+# The sequential constructions: node program builder, and the word length a
+# group of (graph, inputs) cases needs. BFS keeps the b = 4 its committed
+# records were made with (bitlen(7) + 1: every graph of the family fits).
+SEQUENTIAL = {
+    "bfs": (permjax.bfs_program,
+            lambda cases: 4),
+    "dfs": (permjax.dfs_program,
+            lambda cases: max(permjax.graphs.dfs_bits(g.n, len(g.edges))
+                              for g, _ in cases)),
+    "bellman_ford": (permjax.bellman_ford_program,
+                     lambda cases: max(permjax.graphs.bellman_ford_bits(
+                         g, inputs["weights"]) for g, inputs in cases)),
+}
+
+
+def family_cases(config: Config, delta: int, algorithm: str = "bfs") -> list:
+  """The BFS family's graphs with degree cap ``delta`` (the authors' test
+  family for BFS, DFS and Bellman–Ford), run from node 0; Bellman–Ford's
+  edge weights are :func:`permjax.graphs.default_weights` (1..3, seeded by
+  the graph)."""
+  out = []
+  for g, cap in permjax.graphs.bfs_family(config.bfs_graphs,
+                                          config.graph_seed):
+    if cap == delta:
+      inputs = {"source": 0}
+      if algorithm == "bellman_ford":
+        inputs["weights"] = tuple(
+            permjax.graphs.default_weights(g).tolist())
+      out.append((g, inputs))
   if not out:
     raise units_lib.ExperimentError(
         f"none of the {config.bfs_graphs} graphs of the BFS family (seed "
         f"{config.graph_seed}) has degree cap {delta}; draw more "
-        f"(--bfs_graphs) or leave {delta} out of --bfs_degrees")
+        f"(--bfs_graphs) or leave {delta} out of the degree caps")
   return out
 
 
-def run_bfs(config: Config, delta: int) -> dict:
-  program = permjax.bfs_program(4, delta)
-  cases = bfs_cases(config, delta)
+def run_sequential(config: Config, algorithm: str, delta: int) -> dict:
+  """One sequential construction on the family's cap-``delta`` group: the
+  exact NTK mean against the OR rule and the classical answer on every
+  graph (rounds, seconds), the visited encodings and the union bound per
+  readout over them."""
+  builder, bits_of = SEQUENTIAL[algorithm]
+  cases = family_cases(config, delta, algorithm)
+  bits = bits_of(cases)
+  program = builder(bits, delta)
   start = time.perf_counter()
   mean = permjax.exact_mean()
-  rounds, good = [], 0
+  rounds, budgets, good = [], [], 0
   for g, inputs in cases:
     run = permjax.run_graph(program, g, inputs, predictor=mean)
     good += run.correct and run.matches_or_rule and run.max_inbox <= 1
     rounds.append(run.rounds_run)
+    budgets.append(program.rounds(g, inputs))
   mean_seconds = time.perf_counter() - start
   test = permjax.graph_test_set(program, cases)
   means = mean(program.program, test.x)
   rds = readouts(config, program, test, "ntk", config.bfs_rules)
   live = ~program.program.structural_zeros()
-  return {"delta": delta, "program": program.name, "k": program.k,
-          "D": program.D, "graphs": len(cases),
-          "nodes": sorted({g.n for g, _ in cases}),
-          "exact_mean_runs_exact": good, "rounds_run_max": max(rounds),
-          "rounds_run_total": int(sum(rounds)),
-          "exact_mean_seconds": round(mean_seconds, 2),
-          "encodings": int(len(test.x)),
-          "m_max": int(test.matches.sum(1).max()),
-          "c_max": int(program.program.column_weights().max()),
-          "structural_zeros": int((~live).sum()),
-          "min_one_mean": float(means[test.truth].min()),
-          "max_zero_mean_written": float(means[~test.truth & live].max()),
-          "visited_N90": {r: _bound(permjax.graph_ensemble_size, program,
-                                    test, rd) for r, rd in rds.items()},
-          "seconds": round(time.perf_counter() - start, 3)}
+  out = {"delta": delta, "program": program.name, "k": program.k,
+         "D": program.D, "graphs": len(cases),
+         "nodes": sorted({g.n for g, _ in cases}),
+         "exact_mean_runs_exact": good, "rounds_run_max": max(rounds),
+         "rounds_run_total": int(sum(rounds)),
+         "exact_mean_seconds": round(mean_seconds, 2),
+         "encodings": int(len(test.x)),
+         "m_max": int(test.matches.sum(1).max()),
+         "c_max": int(program.program.column_weights().max()),
+         "structural_zeros": int((~live).sum()),
+         "min_one_mean": float(means[test.truth].min()),
+         "max_zero_mean_written": float(means[~test.truth & live].max()),
+         "visited_N90": {r: _bound(permjax.graph_ensemble_size, program,
+                                   test, rd) for r, rd in rds.items()},
+         "seconds": round(time.perf_counter() - start, 3)}
+  if algorithm != "bfs":  # the committed BFS records predate these fields
+    out.update({"algorithm": algorithm, "bits": bits,
+                "budget_max": max(budgets),
+                "edges_max": max(len(g.edges) for g, _ in cases)})
+  return out
 
 
 @functools.lru_cache(maxsize=4)
@@ -278,7 +319,7 @@ def bfs_ensemble_cases(config: Config, delta: int):
   most ``bfs_states`` (at least one graph), and their test set (built once
   per process, not once per seed)."""
   program = permjax.bfs_program(4, delta)
-  cases = bfs_cases(config, delta)
+  cases = family_cases(config, delta)
   take, test = 1, permjax.graph_test_set(program, cases[:1])
   while take < len(cases):
     more = permjax.graph_test_set(program, cases[:take + 1])
@@ -317,8 +358,8 @@ def run_unit(config: Config, unit: tuple, checkpoint_dir, on_progress):
     out = run_ablation(unit[1])
   elif kind == "grow":
     out = run_grow(config, *unit[1:], checkpoint_dir, on_progress)
-  elif kind == "bfs":
-    out = run_bfs(config, unit[1])
+  elif kind in SEQUENTIAL:
+    out = run_sequential(config, kind, unit[1])
   elif kind == "bfs_grow":
     out = run_bfs_grow(config, *unit[1:], checkpoint_dir, on_progress)
   else:
