@@ -277,3 +277,21 @@ def test_union_of_cases_equals_one_by_one():
     rows_b = {bytes(np.packbits(apart.matches[j]))
               for j in apart.path[i] if j >= 0}
     assert rows_a == rows_b
+
+
+def test_a_bounds_only_test_set_is_the_same_without_encodings():
+  fl = permjax.flooding_program(1, 2)
+  cases = [(G.cycle_graph(6), {"source": 0, "message": 1}),
+           (G.path_graph(5), {"source": 2, "message": 1})]
+  full = permjax.graph_test_set(fl, cases)
+  bare = permjax.graph_test_set(fl, cases, encode=False)
+  assert bare.x is None and full.x.shape == (len(full.matches), fl.k)
+  for name in ("truth", "path", "matches", "rounds"):
+    np.testing.assert_array_equal(getattr(bare, name), getattr(full, name))
+  np.testing.assert_array_equal(fl.program.encode_matches(bare.matches),
+                                full.x)
+  rd = permjax.readout.fixed(5e-3)
+  assert (permjax.graph_ensemble_size(fl, bare, rd)
+          == permjax.graph_ensemble_size(fl, full, rd))
+  with pytest.raises(ValueError, match="encode=False"):
+    permjax.GraphScorer(fl.program, bare, {"fixed": rd})

@@ -270,8 +270,8 @@ def _union(graphs):
 
 
 def graph_test_set(node_program: node_lib.NodeProgram, cases, *,
-                   batch_nodes: int = 1 << 17,
-                   progress: bool = False) -> GraphTestSet:
+                   batch_nodes: int = 1 << 17, progress: bool = False,
+                   encode: bool = True) -> GraphTestSet:
   """The distinct encodings the OR rule visits on ``cases`` (``[(graph,
   inputs), ...]``), and which each case visits; refuses a case the OR rule
   itself gets wrong.
@@ -280,6 +280,12 @@ def graph_test_set(node_program: node_lib.NodeProgram, cases, *,
   per batch (message passing never crosses components, and a case's
   encodings after its own fixed point repeat), each to the largest budget
   of its batch.
+
+  ``encode=False`` leaves ``x`` out (``None``): the union bounds and the
+  margin need only the matches (``(S, T)`` bool), while ``x`` is ``(S, k)``
+  float64 — 14 GB for the 5·10^5 encodings Bellman–Ford visits on a few
+  dozen 7-node graphs; encode blocks of rows with
+  :meth:`permjax.Program.encode_matches` where means are needed.
 
   Example:
     >>> from permjax._src.programs import flooding
@@ -324,13 +330,15 @@ def graph_test_set(node_program: node_lib.NodeProgram, cases, *,
     def visit(matched, rows, owner=owner, seen=seen):
       packed = np.packbits(matched, axis=1)
       uniq, inverse = np.unique(packed, axis=0, return_inverse=True)
-      ids = np.empty(len(uniq), np.int64)
+      ids, new = np.empty(len(uniq), np.int64), []
       for i, key in enumerate(map(bytes, uniq)):
         row = index.get(key)
         if row is None:
-          row = index[key] = len(found)
-          found.append(np.unpackbits(uniq[i])[:program.T].astype(bool))
+          row = index[key] = len(index)
+          new.append(i)
         ids[i] = row
+      if new:
+        found.append(uniq[new])  # packed rows, in index order
       seen.append(np.unique((owner[rows] << 32) | ids[inverse.reshape(-1)]))
 
     final, _, _, ran = _rounds(
@@ -350,7 +358,8 @@ def graph_test_set(node_program: node_lib.NodeProgram, cases, *,
       bar.update(hi - lo)
   if bar is not None:
     bar.close()
-  matches = np.array(found, bool).reshape(-1, program.T)
+  matches = np.unpackbits(np.concatenate(found), axis=1,
+                          count=program.T).astype(bool)
   live = matches.any(axis=1)
   renumber = np.where(live, np.cumsum(live) - 1, -1)
   pairs = np.concatenate(pairs)
@@ -363,6 +372,6 @@ def graph_test_set(node_program: node_lib.NodeProgram, cases, *,
   path[case_of[order], slot] = row_of[order]
   matches = matches[live]
   labels = tuple(f"{g.name} {inputs}" for g, inputs in cases)
-  return GraphTestSet(program.encode_matches(matches),
+  return GraphTestSet(program.encode_matches(matches) if encode else None,
                       program.writes_of(matches) > 0, path, matches, labels,
                       rounds, node_program.name, program.fingerprint)

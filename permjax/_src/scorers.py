@@ -321,6 +321,10 @@ class ProgramScorer:
     if not isinstance(self.test, kind):
       raise TypeError(f"test must be a {kind.__name__} (see {builder}), got "
                       f"{type(self.test)}")
+    if self.test.x is None:
+      raise ValueError(f"the test set holds no encodings (built with "
+                       f"encode=False, for bounds only); build it with "
+                       f"{builder}(..., encode=True) to score members")
     fingerprint = getattr(self.program, "fingerprint", None)
     if fingerprint is None:
       raise TypeError(f"program must be a permjax.Program, got "
@@ -374,7 +378,8 @@ class GraphTestSet(NamedTuple):
   """What an ensemble must read right to run a set of graph cases exactly.
 
   Attributes:
-    x: ``(S, k)`` the distinct encodings the OR rule visits (float64).
+    x: ``(S, k)`` the distinct encodings the OR rule visits (float64);
+      ``None`` when built with ``encode=False`` (bounds only).
     truth: ``(S, D)`` bool, the OR rule's bits at each.
     path: ``(P, L)`` int, the rows of ``x`` each case visits (padded with
       ``-1``, read as always right), so a case is exact iff every row on its

@@ -287,11 +287,12 @@ def run_sequential(config: Config, algorithm: str, delta: int) -> dict:
     rounds.append(run.rounds_run)
     budgets.append(program.rounds(g, inputs))
   mean_seconds = time.perf_counter() - start
-  test = permjax.graph_test_set(program, cases)
+  test = permjax.graph_test_set(program, cases, encode=False)
   live = ~program.program.structural_zeros()
   min_one, max_zero = float("inf"), -float("inf")
-  for lo in range(0, len(test.x), 8192):  # (encodings, D) float64 in blocks
-    means = mean(program.program, test.x[lo:lo + 8192])
+  for lo in range(0, len(test.matches), 8192):  # encoded in blocks
+    means = mean(program.program, program.program.encode_matches(
+        test.matches[lo:lo + 8192]))
     truth = test.truth[lo:lo + 8192]
     if truth.any():
       min_one = min(min_one, float(means[truth].min()))
@@ -305,7 +306,7 @@ def run_sequential(config: Config, algorithm: str, delta: int) -> dict:
          "exact_mean_runs_exact": good, "rounds_run_max": max(rounds),
          "rounds_run_total": int(sum(rounds)),
          "exact_mean_seconds": round(mean_seconds, 2),
-         "encodings": int(len(test.x)),
+         "encodings": int(len(test.matches)),
          "m_max": int(test.matches.sum(1).max()),
          "c_max": int(program.program.column_weights().max()),
          "structural_zeros": int((~live).sum()),
