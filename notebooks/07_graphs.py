@@ -150,7 +150,7 @@ assert min(wrong) == 9 and all(r["cascade_bit"] for r in rows)
 # first, Dijkstra with the edge weights (1..3, drawn from the graph).
 
 # %%
-g = G.graph(5, [(0, 1), (0, 2), (1, 3), (2, 3), (3, 4)], "house")
+g = G.cycle_graph(5)  # DFS goes round, BFS both ways
 weights = G.default_weights(g)
 algorithms = {
     "bfs": (permjax.bfs_program(G.bfs_bits(g.n), 2), {"source": 0}),
