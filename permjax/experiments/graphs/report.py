@@ -211,27 +211,45 @@ def tables(records: list[dict], rows: list[dict]) -> str:
 
 
 def plot(path: str, records: list[dict], rows: list[dict]) -> None:
-  """Union bound and measured N (≥ 90% of seeds) against the suites, one
-  line per rule (log scale)."""
+  """Union bound and measured N (≥ 90% of seeds) per flooding suite and per
+  sequential construction and degree cap, one colour per rule (log scale;
+  the sequential constructions' zero rule hard-wires their structural
+  zeros)."""
   import matplotlib  # pylint: disable=import-outside-toplevel
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
-  suites = list(dict.fromkeys(r["suite"] for r in _of(records, "bounds")))
-  fig, ax = plt.subplots(figsize=(7, 4))
-  x = np.arange(len(suites))
+  # (label, union bounds by rule, suite name of grown rows, line group)
+  columns = []
   first = {r["suite"]: r for r in _of(records, "bounds") if r["sample"] == 0}
+  for suite in dict.fromkeys(r["suite"] for r in _of(records, "bounds")):
+    columns.append((suite, first.get(suite, {}).get("visited_N90", {}),
+                    suite, "flooding"))
+  for algorithm in _SEQUENTIAL_TITLES:
+    for r in _of(records, algorithm):
+      bounds = dict(r["visited_N90"])
+      bounds["zero"] = bounds.pop("zero_fixed", None)
+      columns.append((f"{algorithm} Δ={r['delta']}", bounds,
+                      f"bfs_d{r['delta']}" if algorithm == "bfs" else None,
+                      algorithm))
+  fig, ax = plt.subplots(figsize=(7, 4))
+  x = np.arange(len(columns))
   for i, rule in enumerate(("zero", "fixed:0.005", "margin", "midpoint")):
-    ys = [first[s]["visited_N90"].get(rule) if s in first else None
-          for s in suites]
-    ax.plot(x, [np.nan if y is None else y for y in ys], "-", color=f"C{i}",
-            label=f"bound, {rule}")
+    groups = [c[3] for c in columns]
+    for g in dict.fromkeys(groups):  # one line per family, not across them
+      at = [j for j, h in enumerate(groups) if h == g]
+      ys = [columns[j][1].get(rule) for j in at]
+      ax.plot(x[at], [np.nan if y is None else y for y in ys], "-",
+              color=f"C{i}", label=f"bound, {rule}" if g == groups[0]
+              else None)
     for regime, marker in (("gp", "o"), ("ntk", "s"), ("standard", "^")):
       got = {r["suite"]: r["N_seeds90"] for r in rows
-             if r["regime"] == regime and r["rule"] == rule}
-      ax.plot(x, [np.nan if got.get(s) is None else got[s] for s in suites],
+             if r["regime"] == regime
+             and r["rule"] in (rule, "zero_fixed" if rule == "zero" else rule)}
+      ax.plot(x, [np.nan if got.get(s) is None else got[s]
+                  for _, _, s, _ in columns],
               marker, color=f"C{i}", linestyle="none",
               label=f"measured, {regime}" if i == 0 else None)
-  ax.set_xticks(x, suites, rotation=30)
+  ax.set_xticks(x, [c[0] for c in columns], rotation=30)
   ax.set_yscale("log")
   ax.set_ylabel("members N (P(all exact) ≥ 0.9)")
   ax.legend(fontsize=7, ncol=2)
