@@ -13,7 +13,9 @@ from permjax.experiments import records as records_lib
 from permjax.experiments.all_inputs import configs
 from permjax.experiments.all_inputs import run as run_lib
 
-# Nothing here depends on the float dtype: CI's float64 pass leaves it out.
+# End-to-end experiment runs in the default dtype: the numerics they use are
+# tested under float64 in the unit modules (GP, training, ensembles, program
+# ensembles, all-inputs evaluation), so CI's float64 pass leaves them out.
 pytestmark = pytest.mark.dtype_independent
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

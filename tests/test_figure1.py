@@ -16,7 +16,9 @@ import pytest
 import permjax
 from permjax.experiments import ntk_permutation as exp
 
-# Nothing here depends on the float dtype: CI's float64 pass leaves it out.
+# End-to-end experiment runs in the default dtype: the numerics they use are
+# tested under float64 in the unit modules (GP, training, ensembles, program
+# ensembles, all-inputs evaluation), so CI's float64 pass leaves them out.
 pytestmark = pytest.mark.dtype_independent
 
 CLI = [sys.executable, "-m", "permjax.experiments.ntk_permutation"]

@@ -255,3 +255,25 @@ def test_bad_input():
     dfs.dfs_program(1, 2)
   with pytest.raises(ValueError, match=r"max_degree .* got 0"):
     dfs.dfs_program(3, 0)
+
+
+def test_a_case_visits_the_same_encodings_batched_or_alone():
+  # DFS on a tree stops at its budget before its fixed point: batched with
+  # a case of a larger budget, its nodes must still stop at their own.
+  b = max(dfs.dfs_bits(5, 5), dfs.dfs_bits(4, 3))
+  prog = _program(b, 2)
+  cases = [(graphs.path_graph(4), {"source": 0}),
+           (graphs.cycle_graph(5), {"source": 0})]
+  together = message_passing.graph_test_set(prog, cases)
+  apart = message_passing.graph_test_set(prog, cases, batch_nodes=1)
+  for i, (g, inputs) in enumerate(cases):
+    seen = set()
+    run = message_passing.run_graph(
+        prog, g, inputs, visit=lambda m, rows: seen.update(
+            bytes(np.packbits(r)) for r in m))
+    for test in (together, apart):
+      rows = {bytes(np.packbits(test.matches[j])) for j in test.path[i]
+              if j >= 0}
+      assert rows == seen - {bytes(np.packbits(np.zeros(prog.program.T,
+                                                        bool)))}
+    assert together.rounds[i] == apart.rounds[i] <= run.rounds

@@ -859,14 +859,17 @@ def bellman_ford_program(bits: int, max_degree: int, *,
 def _check_weights(g, weights):
   """``weights`` as ``(E,)`` int64 if they are integers in ``1..3``, one per
   edge of ``g``; else one ValueError naming the bad value."""
+  items = list(weights) if isinstance(weights, (list, tuple)) else None
   arr = np.asarray(weights)
   if arr.ndim != 1 or arr.shape[0] != len(g.edges):
     raise ValueError(f"{g.name}: weights must be one integer per edge "
                      f"({len(g.edges)} edges, aligned with g.edges), got "
                      f"shape {arr.shape}")
-  if arr.size and (arr.dtype.kind not in "iu" or arr.dtype == bool):
-    bad = next(w for w in arr.tolist()
-               if isinstance(w, bool) or not isinstance(w, int))
+  bad = [w for w in (items if items is not None else arr.tolist())
+         if isinstance(w, (bool, np.bool_))
+         or not isinstance(w, (int, np.integer))]
+  if bad or (arr.size and arr.dtype.kind not in "iu"):
+    bad = bad[0] if bad else arr.dtype
     raise ValueError(f"{g.name}: weights must be integers in 1..{MAX_WEIGHT}, "
                      f"got {bad!r}")
   arr = arr.astype(np.int64)

@@ -723,7 +723,7 @@ def bfs_bits(n: int) -> int:
     >>> [bfs_bits(n) for n in (1, 3, 4, 7, 8)]
     [2, 3, 4, 4, 5]
   """
-  return int(n).bit_length() + 1
+  return tpl.check_bits(n, "n (nodes)").bit_length() + 1
 
 
 def bfs_program(bits: int, max_degree: int, *,

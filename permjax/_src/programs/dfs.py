@@ -689,7 +689,9 @@ def dfs_bits(n: int, edges: int) -> int:
     ...                                 (8, 1))]
     [3, 4, 5, 6, 5]
   """
-  return max(2 * int(edges), int(n)).bit_length() + 1
+  n = tpl.check_bits(n, "n (nodes)")
+  edges = tpl.check_bits(edges, "edges (|E|)", low=0)
+  return max(2 * edges, n).bit_length() + 1
 
 
 def dfs_depths(g: graphs_lib.Graph, source: int) -> np.ndarray:
@@ -703,6 +705,10 @@ def dfs_depths(g: graphs_lib.Graph, source: int) -> np.ndarray:
     >>> dfs_depths(g, 0).tolist()
     [0, 1, 2, 3, -1]
   """
+  if isinstance(source, bool) or not (
+      isinstance(source, (int, np.integer)) and 0 <= source < g.n):
+    raise ValueError(f"source must be a node of {g.name} (0..{g.n - 1}), got "
+                     f"{source!r}")
   ports = graphs_lib.neighbours(g)
   depth = np.full(g.n, -1, np.int64)
   depth[source] = 0

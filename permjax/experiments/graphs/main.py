@@ -1,10 +1,11 @@
 """Graph algorithms executed exactly by message passing whose update is a
 template-trained ensemble: flooding validated on graphs up to 10^5 nodes,
 union bounds per readout, ensembles grown over seeds, a bound-size finite
-ensemble on a 10^4-node graph, the ablations.
+ensemble on a 10^4-node graph, the ablations; BFS, DFS and Bellman–Ford on
+the authors' random graph family.
 
-``python -m permjax.experiments.graphs [--config smoke|default] [--workdir
-DIR] [--field value ...]`` writes ``results.jsonl`` (one record per unit,
+``python -m permjax.experiments.graphs [--config
+smoke|default|bfs|sequential] [--workdir DIR] [--field value ...]`` writes ``results.jsonl`` (one record per unit,
 with provenance), ``summary.csv``, ``graphs.md``, ``members_vs_degree.png``
 and ``config.json`` into DIR (default ``runs/graphs/<preset>``); a rerun
 resumes.

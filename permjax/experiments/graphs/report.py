@@ -227,7 +227,8 @@ def plot(path: str, records: list[dict], rows: list[dict]) -> None:
   for algorithm in _SEQUENTIAL_TITLES:
     for r in _of(records, algorithm):
       bounds = dict(r["visited_N90"])
-      bounds["zero"] = bounds.pop("zero_fixed", None)
+      if "zero" not in bounds:  # structural zeros hard-wired: one colour
+        bounds["zero"] = bounds.pop("zero_fixed", None)
       columns.append((f"{algorithm} Δ={r['delta']}", bounds,
                       f"bfs_d{r['delta']}" if algorithm == "bfs" else None,
                       algorithm))
@@ -235,13 +236,17 @@ def plot(path: str, records: list[dict], rows: list[dict]) -> None:
   x = np.arange(len(columns))
   for i, rule in enumerate(("zero", "fixed:0.005", "margin", "midpoint")):
     groups = [c[3] for c in columns]
+    label = rule if rule != "zero" or set(groups) == {"flooding"} else (
+        "zero (zero_fixed for BFS/DFS/Bellman–Ford)")
     for g in dict.fromkeys(groups):  # one line per family, not across them
       at = [j for j, h in enumerate(groups) if h == g]
       ys = [columns[j][1].get(rule) for j in at]
       ax.plot(x[at], [np.nan if y is None else y for y in ys], "-",
-              color=f"C{i}", label=f"bound, {rule}" if g == groups[0]
+              color=f"C{i}", label=f"bound, {label}" if g == groups[0]
               else None)
     for regime, marker in (("gp", "o"), ("ntk", "s"), ("standard", "^")):
+      if not any(r["regime"] == regime for r in rows):
+        continue
       got = {r["suite"]: r["N_seeds90"] for r in rows
              if r["regime"] == regime
              and r["rule"] in (rule, "zero_fixed" if rule == "zero" else rule)}
