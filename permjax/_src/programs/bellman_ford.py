@@ -730,10 +730,7 @@ def weighted_distances(g: graphs_lib.Graph, weights,
     [0, 1, 2, 3]
   """
   weights = _check_weights(g, weights)
-  if isinstance(source, bool) or not (
-      isinstance(source, (int, np.integer)) and 0 <= source < g.n):
-    raise ValueError(f"source must be a node of {g.name} (0..{g.n - 1}), got "
-                     f"{source!r}")
+  source = graph_blocks.check_source(g, source)
   u, v = g.edges[:, 0], g.edges[:, 1]
   a = sparse.csr_matrix((weights.astype(np.float64), (u, v)),
                         shape=(g.n, g.n))
@@ -796,12 +793,8 @@ def bellman_ford_program(bits: int, max_degree: int, *,
   program = tpl.Program(name, tuple(layout.flat), tuple(templates), steps=1)
   outbox = program.index(*layout("pointer_slot", 0, 0))
 
-  def put(states, v, bit_list):
-    for fb in bit_list:
-      states[v, program.index(*fb)] = True
-
-  def number(field_bits, value):
-    return tuple(fb for i, fb in enumerate(field_bits) if value >> i & 1)
+  put = functools.partial(graph_blocks.put, program)
+  number = graph_blocks.number
 
   def initial(g, colours, inputs):
     source, weights = _check_graph(g, inputs, bits, max_degree)
@@ -887,16 +880,9 @@ def _check_graph(g, inputs, bits, max_degree):
   if not isinstance(inputs, dict) or set(inputs) != {"source", "weights"}:
     raise ValueError(f"Bellman–Ford inputs are {{'source': node, 'weights': "
                      f"(E,) ints}}, got {inputs!r}")
-  source = inputs["source"]
-  if isinstance(source, bool) or not (
-      isinstance(source, (int, np.integer)) and 0 <= source < g.n):
-    raise ValueError(f"source must be a node of {g.name} (0..{g.n - 1}), got "
-                     f"{source!r}")
+  source = graph_blocks.check_source(g, inputs["source"])
   weights = _check_weights(g, inputs["weights"])
-  deg = graphs_lib.max_degree(g)
-  if deg > max_degree:
-    raise ValueError(f"{g.name}: max degree {deg} exceeds the program's "
-                     f"Δ = {max_degree}")
+  graph_blocks.check_degree(g, max_degree)
   parts = csgraph.connected_components(graphs_lib.adjacency(g),
                                        directed=False)[0]
   if g.n < 2 or parts != 1:
@@ -911,4 +897,4 @@ def _check_graph(g, inputs, bits, max_degree):
                      f"p_L = {p_l} need b = {need} bits per word "
                      f"(max(bitlen(p_L), bitlen(n)) + 1), the program has "
                      f"b = {bits}")
-  return int(source), weights
+  return source, weights

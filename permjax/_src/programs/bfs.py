@@ -48,12 +48,14 @@ construction's experiments use node 0 (id 1) as the source.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from permjax._src import graphs as graphs_lib
-from permjax._src.programs import graph_blocks
 from permjax._src import node_program as node_lib
 from permjax._src import templates as tpl
+from permjax._src.programs import graph_blocks
 from permjax._src.templates import Template
 
 # The four per-port words a head uploads and every node relays, in the order
@@ -767,12 +769,8 @@ def bfs_program(bits: int, max_degree: int, *,
   program = tpl.Program(name, tuple(layout.flat), tuple(templates), steps=1)
   outbox = program.index(*layout("pointer_slot", 0, 0))
 
-  def put(states, v, bit_list):
-    for fb in bit_list:
-      states[v, program.index(*fb)] = True
-
-  def number(field_bits, value):
-    return tuple(fb for i, fb in enumerate(field_bits) if value >> i & 1)
+  put = functools.partial(graph_blocks.put, program)
+  number = graph_blocks.number
 
   def initial(g, colours, inputs):
     source = _check_graph(g, inputs, bits, max_degree)
@@ -826,17 +824,10 @@ def _check_graph(g, inputs, bits, max_degree):
   """The source node, after refusing a graph the program cannot hold."""
   if not isinstance(inputs, dict) or set(inputs) != {"source"}:
     raise ValueError(f"BFS inputs are {{'source': node}}, got {inputs!r}")
-  source = inputs["source"]
-  if isinstance(source, bool) or not (
-      isinstance(source, (int, np.integer)) and 0 <= source < g.n):
-    raise ValueError(f"source must be a node of {g.name} (0..{g.n - 1}), got "
-                     f"{source!r}")
+  source = graph_blocks.check_source(g, inputs["source"])
   need = bfs_bits(g.n)
   if need > bits:
     raise ValueError(f"{g.name}: n = {g.n} nodes need b = {need} bits per "
                      f"word (bitlen(n) + 1), the program has b = {bits}")
-  deg = graphs_lib.max_degree(g)
-  if deg > max_degree:
-    raise ValueError(f"{g.name}: max degree {deg} exceeds the program's "
-                     f"Δ = {max_degree}")
-  return int(source)
+  graph_blocks.check_degree(g, max_degree)
+  return source

@@ -60,6 +60,8 @@ start and holds the token; the construction's experiments search from node
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from permjax._src import graphs as graphs_lib
@@ -705,10 +707,7 @@ def dfs_depths(g: graphs_lib.Graph, source: int) -> np.ndarray:
     >>> dfs_depths(g, 0).tolist()
     [0, 1, 2, 3, -1]
   """
-  if isinstance(source, bool) or not (
-      isinstance(source, (int, np.integer)) and 0 <= source < g.n):
-    raise ValueError(f"source must be a node of {g.name} (0..{g.n - 1}), got "
-                     f"{source!r}")
+  source = graph_blocks.check_source(g, source)
   ports = graphs_lib.neighbours(g)
   depth = np.full(g.n, -1, np.int64)
   depth[source] = 0
@@ -773,12 +772,8 @@ def dfs_program(bits: int, max_degree: int, *,
   program = tpl.Program(name, tuple(layout.flat), tuple(templates), steps=1)
   outbox = program.index(*layout("u_stamp_slot", 0, 0))
 
-  def put(states, v, bit_list):
-    for fb in bit_list:
-      states[v, program.index(*fb)] = True
-
-  def number(field_bits, value):
-    return tuple(fb for i, fb in enumerate(field_bits) if value >> i & 1)
+  put = functools.partial(graph_blocks.put, program)
+  number = graph_blocks.number
 
   def initial(g, colours, inputs):
     source = _check_graph(g, inputs, bits, max_degree)
@@ -824,19 +819,12 @@ def _check_graph(g, inputs, bits, max_degree):
   """The source node, after refusing a graph the program cannot hold."""
   if not isinstance(inputs, dict) or set(inputs) != {"source"}:
     raise ValueError(f"DFS inputs are {{'source': node}}, got {inputs!r}")
-  source = inputs["source"]
-  if isinstance(source, bool) or not (
-      isinstance(source, (int, np.integer)) and 0 <= source < g.n):
-    raise ValueError(f"source must be a node of {g.name} (0..{g.n - 1}), got "
-                     f"{source!r}")
+  source = graph_blocks.check_source(g, inputs["source"])
   need = dfs_bits(g.n, len(g.edges))
   if need > bits:
     raise ValueError(f"{g.name}: n = {g.n} nodes and |E| = {len(g.edges)} "
                      f"edges need b = {need} bits per word "
                      f"(bitlen(max(2|E|, n)) + 1), the program has "
                      f"b = {bits}")
-  deg = graphs_lib.max_degree(g)
-  if deg > max_degree:
-    raise ValueError(f"{g.name}: max degree {deg} exceeds the program's "
-                     f"Δ = {max_degree}")
-  return int(source)
+  graph_blocks.check_degree(g, max_degree)
+  return source
