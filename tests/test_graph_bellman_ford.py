@@ -265,3 +265,10 @@ def test_bad_input():
     bf.bellman_ford_bits(path, (9, 1))
   with pytest.raises(ValueError, match=r"source must be a node .* got 5"):
     bf.weighted_distances(path, ok, source=5)
+  # the bad weight itself is named, not the array's converted value
+  with pytest.raises(ValueError, match=r"integers in 1\.\.3, got 3\.5"):
+    bf.bellman_ford_bits(path, [1, 3.5])
+  with pytest.raises(ValueError, match=r"integers in 1\.\.3, got True"):
+    bf.bellman_ford_bits(path, [1, True])
+  with pytest.raises(TypeError, match="needs a permjax.graphs.Graph, got str"):
+    bf.default_weights("path")

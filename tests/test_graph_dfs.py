@@ -277,3 +277,17 @@ def test_a_case_visits_the_same_encodings_batched_or_alone():
       assert rows == seen - {bytes(np.packbits(np.zeros(prog.program.T,
                                                         bool)))}
     assert together.rounds[i] == apart.rounds[i] <= run.rounds
+
+
+def test_the_classical_answer_and_word_length_refuse_bad_values():
+  g = graphs.path_graph(4)
+  for source in (-1, 4, True, 1.0):
+    with pytest.raises(ValueError, match=r"source must be a node of path\(4\) "
+                       r"\(0\.\.3\), got"):
+      dfs.dfs_depths(g, source)
+  with pytest.raises(ValueError, match=r"edges \(\|E\|\) must be an integer "
+                     r">= 0, got -5"):
+    dfs.dfs_bits(3, -5)
+  with pytest.raises(ValueError, match=r"n \(nodes\) must be an integer >= 1, "
+                     r"got '3'"):
+    dfs.dfs_bits("3", 2)

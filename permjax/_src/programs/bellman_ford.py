@@ -660,6 +660,9 @@ def default_weights(g: graphs_lib.Graph) -> np.ndarray:
     >>> bool((w == default_weights(graphs_lib.path_graph(4))).all())
     True
   """
+  if not isinstance(g, graphs_lib.Graph):
+    raise TypeError(f"default_weights needs a permjax.graphs.Graph, got "
+                    f"{type(g).__name__} {g!r:.60}")
   rng = np.random.default_rng([int(g.n)] + g.edges.ravel().tolist())
   return rng.integers(1, MAX_WEIGHT + 1, size=len(g.edges)).astype(np.int64)
 
