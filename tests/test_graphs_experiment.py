@@ -62,6 +62,22 @@ def test_config_errors(capsys):
   assert "path:N" in capsys.readouterr().err
 
 
+def test_bfs_ensemble_cases_limit():
+  config = configs.Config(name="tiny_bfs", suites=(), validate=(), large="",
+                          ablations=False, bfs_degrees=(1,), bfs_graphs=30)
+  cases = run_lib.family_cases(config, 1)
+  assert len(cases) >= 2
+  # a limit below one graph's encodings still runs one graph; a large one
+  # runs every graph of the cap, whatever bfs_states says
+  one, test_one = run_lib.bfs_ensemble_cases(config, 1, 1)
+  every, test_every = run_lib.bfs_ensemble_cases(config, 1, 10**6)
+  assert len(one) == 1 and len(test_one.path) == 1
+  assert len(every) == len(cases) == len(test_every.path)
+  assert test_every.x.shape == (len(test_every.truth), 763)
+  with pytest.raises(ValueError, match="bfs_finite_states must be >= 0"):
+    configs.Config(bfs_finite_states=-1)
+
+
 def test_sequential_units(tmp_path):
   config = configs.Config(name="tiny_bfs", suites=(), validate=(), large="",
                           ablations=False, bfs_degrees=(1,), bfs_graphs=12,

@@ -95,6 +95,10 @@ class Config:
       cores).
     bfs_finite_seeds: finite seeds per (cap, parameterization).
     bfs_finite_members: the finite BFS ensembles grow to this.
+    bfs_finite_states: the finite ensembles run the first graphs of a cap's
+      group whose visited encodings number at most this (no joint draw
+      limits them: a large value runs every graph of the cap); ``0``: the
+      GP draws' graphs (``bfs_states``).
     bfs_rules: readouts of the BFS ensembles (and of the union bounds of
       every sequential construction).
     dfs_degrees: degree caps whose graphs of the BFS family the DFS
@@ -133,6 +137,7 @@ class Config:
   bfs_finite_degrees: tuple[int, ...] = ()
   bfs_finite_seeds: int = 1
   bfs_finite_members: int = 12
+  bfs_finite_states: int = 0
   bfs_rules: tuple[str, ...] = ("zero_fixed", "fixed:0.005", "margin",
                                 "midpoint")
   dfs_degrees: tuple[int, ...] = ()
@@ -165,6 +170,9 @@ class Config:
                  "bfs_finite_seeds", "bfs_finite_members"):
       if getattr(self, name) < 1:
         raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+    if self.bfs_finite_states < 0:
+      raise ValueError(f"bfs_finite_states must be >= 0 (0: bfs_states), "
+                       f"got {self.bfs_finite_states}")
     if not 2 <= self.tree_nodes <= 9:
       raise ValueError(f"tree_nodes must be in 2..9 (n^(n-2) trees), got "
                        f"{self.tree_nodes}")

@@ -322,16 +322,20 @@ def run_sequential(config: Config, algorithm: str, delta: int) -> dict:
 
 
 @functools.lru_cache(maxsize=4)
-def bfs_ensemble_cases(config: Config, delta: int):
+def bfs_ensemble_cases(config: Config, delta: int, states: int = 0):
   """The first graphs of a cap's group whose visited encodings number at
-  most ``bfs_states`` (at least one graph), and their test set (built once
-  per process, not once per seed)."""
+  most ``states`` (``bfs_states`` if 0; at least one graph), and their test
+  set (built once per process, not once per seed)."""
   program = permjax.bfs_program(4, delta)
   cases = family_cases(config, delta)
+  states = states or config.bfs_states
+  counted = permjax.graph_test_set(program, cases, encode=False)
+  if len(counted.truth) <= states:
+    return cases, permjax.graph_test_set(program, cases)
   take, test = 1, permjax.graph_test_set(program, cases[:1])
   while take < len(cases):
     more = permjax.graph_test_set(program, cases[:take + 1])
-    if len(more.x) > config.bfs_states:
+    if len(more.x) > states:
       break
     take, test = take + 1, more
   return cases[:take], test
@@ -340,7 +344,8 @@ def bfs_ensemble_cases(config: Config, delta: int):
 def run_bfs_grow(config: Config, delta: int, regime: str, seed: int,
                  checkpoint_dir, on_progress) -> dict:
   program = permjax.bfs_program(4, delta)
-  cases, test = bfs_ensemble_cases(config, delta)
+  cases, test = bfs_ensemble_cases(
+      config, delta, 0 if regime == "gp" else config.bfs_finite_states)
   kernel = config.kernel(regime)
   rds = readouts(config, program, test, kernel, config.bfs_rules)
   width = config.widths[-1]
