@@ -59,6 +59,8 @@ The public API, by concept (each implemented in one private module):
   template program with an outbox), :func:`flooding_program`,
   :func:`bfs_program`, :func:`dfs_program`, :func:`bellman_ford_program`,
   :func:`run_graph` (message passing with any predictor and readout),
+  :func:`run_graph_sharded` (every round on the devices, nodes split over
+  :func:`node_mesh`),
   :func:`graph_test_set`, :class:`GraphScorer`, :func:`graph_ensemble_size`;
 * ensemble complexity: :func:`ensemble_size`, :func:`paper_style_bound`,
   :func:`paper_figure_bound`, :func:`worst_n`, :func:`worst_ratio`.
@@ -96,7 +98,9 @@ from permjax._src.graph_bounds import graph_ensemble_size
 from permjax._src.graph_bounds import graph_margin
 from permjax._src.message_passing import graph_test_set
 from permjax._src.message_passing import GraphRun
+from permjax._src.message_passing import node_mesh
 from permjax._src.message_passing import run_graph
+from permjax._src.message_passing import run_graph_sharded
 from permjax._src.message_passing import SlotCollisionError
 from permjax._src.node_program import NodeProgram
 from permjax._src.programs.bellman_ford import bellman_ford_program
@@ -272,7 +276,7 @@ __all__ = (
     "network_ensemble_mean", "training_examples",
     # graph algorithms: node programs run by message passing
     "graphs", "NodeProgram", "flooding_program", "bfs_program", "dfs_program",
-    "bellman_ford_program", "run_graph",
+    "bellman_ford_program", "run_graph", "run_graph_sharded", "node_mesh",
     "GraphRun",
     "SlotCollisionError", "graph_test_set", "GraphTestSet", "GraphScorer",
     "graph_ensemble_size", "graph_margin", "all_encodings_size",

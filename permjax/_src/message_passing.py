@@ -28,15 +28,20 @@ same event as "every node, round and bit right" (docs/theory/graphs.md
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import time
 from typing import NamedTuple
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from permjax._src import execution
 from permjax._src import graphs as graphs_lib
 from permjax._src import node_program as node_lib
 from permjax._src import readout as readout_lib
+from permjax._src import validation
 from permjax._src.scorers import GraphTestSet
 
 class GraphRun(NamedTuple):
@@ -262,6 +267,255 @@ def run_graph(node_program: node_lib.NodeProgram, g: graphs_lib.Graph,
   return GraphRun(outputs, truth, bool(np.array_equal(outputs, truth)),
                   deviation is None, deviation, budget, ran, max_inbox,
                   round(time.perf_counter() - start, 4), states)
+
+
+# --- the round on devices ------------------------------------------------------
+
+
+def count_decisions(program, predictor, readout) -> tuple[np.ndarray,
+                                                          np.ndarray]:
+  """What a count-determined predictor reads, as a lookup table: ``(table,
+  column_class)`` with ``table[n, c, column_class[j]]`` the bit read at
+  output ``j`` of a state that matches ``n`` templates, ``c`` of which
+  write ``j`` (``(T + 1, C_max + 1, classes)`` bool; ``column_class``
+  ``(D,)`` indexes the distinct column weights ``C_j``).
+
+  The exact mean of a template state depends only on ``(n, c_j, C_j)``
+  (docs/theory/templates.md §3.1), and so does every readout of it, so this
+  table holds every decision :func:`run_graph` makes on the host —
+  computed by the same float64 code (``predictor.from_counts`` and
+  ``readout.bits_at``), whatever precision the devices run in. The
+  readout's fixed-zero columns are left to the caller. ``predictor=None``
+  (the OR rule) reads ``c > 0``.
+
+  Example:
+    >>> from permjax._src.programs import flooding
+    >>> from permjax._src import predictors
+    >>> fl = flooding.flooding_program(1, 2)
+    >>> table, cls = count_decisions(fl.program, predictors.exact_mean(),
+    ...                              readout_lib.zero())
+    >>> table.shape[:2] == (fl.program.T + 1, 3), bool(table[0].any())
+    (True, False)
+  """
+  weights = program.column_weights()
+  classes, column_class = np.unique(weights, return_inverse=True)
+  c_max = int(weights.max(initial=0))
+  n = np.repeat(np.arange(program.T + 1), c_max + 1)
+  c = np.tile(np.arange(c_max + 1), program.T + 1)
+  counts = np.broadcast_to(c[:, None], (len(n), len(classes)))
+  if predictor is None:
+    bits = (counts > 0) & (n > 0)[:, None]
+  else:
+    plain = dataclasses.replace(readout, fixed_zeros=())
+    bits = plain.bits_at(predictor.from_counts(program, n, counts, classes),
+                         n, program.k, predictor.members)
+  return (bits.reshape(program.T + 1, c_max + 1, len(classes)),
+          column_class.astype(np.int32))
+
+
+def _device_round(states, real, const, split):
+  """One synchronous round of every node on the devices: ``(next states,
+  bits read, OR-rule bits, inbox)``."""
+  dot = functools.partial(jnp.matmul, precision=jax.lax.Precision.HIGHEST)
+  sf = states.astype(jnp.float32)
+  matched = ((dot(sf, const["ones"]) == const["need"])
+             & (dot(sf, const["zeros"]) == 0))           # (n, T)
+  n = matched.sum(1)
+  c1 = dot(matched.astype(jnp.float32), const["writes"]).astype(jnp.int32)
+  ref = c1 > 0
+  if "table" in const:
+    bits = const["table"][n[:, None], c1, const["column_class"][None, :]]
+    bits = bits & ~const["fixed"][None, :]
+  else:
+    bits = ref
+  sent = jnp.where(real[:, None], bits[:, split:], False).astype(jnp.int32)
+  inbox = jax.ops.segment_sum(sent[const["source"]], const["target"],
+                              num_segments=states.shape[0])
+  nxt = jnp.concatenate([bits[:, :split], inbox > 0], axis=1)
+  return nxt, bits, ref, inbox
+
+
+@functools.partial(jax.jit, static_argnames=("split", "stop_at_fixed_point",
+                                             "until_first_error",
+                                             "sharding"))
+def _device_rounds(carry, real, const, stop, *, split, stop_at_fixed_point,
+                   until_first_error, sharding):
+  """Rounds until ``stop`` (exclusive round index), a fixed point, a slot
+  collision or (with ``until_first_error``) a deviation from the OR rule."""
+
+  def running(c):
+    return ((c["round"] < stop) & ~c["collided"]
+            & (c["moving"] | (not stop_at_fixed_point))
+            & ~(until_first_error & (c["deviation"] > 0)))
+
+  def body(c):
+    r = c["round"] + 1
+    nxt, bits, ref, inbox = _device_round(c["states"], real, const, split)
+    wrong = ((bits != ref).any(1) & real).any()
+    deviation = jnp.where((c["deviation"] == 0) & wrong, r, c["deviation"])
+    inbox = jnp.where(real[:, None], inbox, 0)
+    top = inbox.max()
+    flat = jnp.argmax(inbox.reshape(-1))
+    collided = top > 1
+    keep = collided | (until_first_error & wrong)
+    nxt = jax.lax.with_sharding_constraint(
+        jnp.where(keep, c["states"], nxt), sharding)
+    moving = ((nxt != c["states"]).any(1) & real).any()
+    return {"round": r, "states": nxt, "moving": moving,
+            "deviation": deviation, "collided": collided,
+            "max_inbox": jnp.maximum(c["max_inbox"], top),
+            "collision": jnp.where(
+                collided & ~c["collided"],
+                jnp.stack([r, flat // inbox.shape[1], flat % inbox.shape[1],
+                           top]).astype(jnp.int32), c["collision"])}
+
+  return jax.lax.while_loop(running, body, carry)
+
+
+def node_mesh(devices=None) -> jax.sharding.Mesh:
+  """A one-axis mesh ``("nodes",)`` over ``devices`` (default every device
+  of the default backend): :func:`run_graph_sharded` splits the nodes over
+  it.
+
+  Example:
+    >>> node_mesh().axis_names
+    ('nodes',)
+  """
+  devices = jax.devices() if devices is None else list(devices)
+  return jax.sharding.Mesh(np.asarray(devices), ("nodes",))
+
+
+def run_graph_sharded(node_program: node_lib.NodeProgram,
+                      g: graphs_lib.Graph, inputs: dict, *, predictor=None,
+                      readout=None, colours=None, rounds: int | None = None,
+                      mesh: jax.sharding.Mesh | None = None,
+                      stop_at_fixed_point: bool = True,
+                      until_first_error: bool = False,
+                      rounds_per_call: int = 256,
+                      progress: bool = False) -> GraphRun:
+  """:func:`run_graph` with every round on the devices, the nodes split
+  over a mesh (:func:`node_mesh`; one jitted loop per ``rounds_per_call``
+  rounds, the neighbourhood sum a ``segment_sum`` over the edges of
+  ``A + I``).
+
+  Every node is recomputed every round (no active set): the cost per round
+  is ``n`` × the matching and writing GEMMs (``(n, D) × (D, T)`` and
+  ``(n, T) × (T, D)``, float32: exact for counts below 2^24), so this path
+  is for graphs whose nodes are many and whose rounds are few; the host
+  driver wins where a front crosses a long graph. The predictor must be
+  count-determined — the OR rule (``None``) or one with ``from_counts``
+  (:func:`permjax.exact_mean`) — and its decisions are made on the host in
+  float64 once (:func:`count_decisions`), so the devices only look them up:
+  the result equals :func:`run_graph`'s bit for bit (tested).
+
+  Args:
+    node_program, g, inputs, predictor, readout, colours, rounds,
+    stop_at_fixed_point, until_first_error, progress: as :func:`run_graph`.
+    mesh: a mesh with one axis (default :func:`node_mesh`); the node count
+      is padded to a multiple of its size with isolated nodes that nothing
+      reads.
+    rounds_per_call: rounds per device call (progress is shown between
+      calls).
+
+  Returns:
+    :class:`GraphRun` (``max_inbox`` over every node and round).
+
+  Raises:
+    SlotCollisionError: a summed outbox bit above 1.
+    ValueError: a predictor that is not count-determined (an ensemble reads
+      each encoding: use :func:`run_graph`).
+
+  Example:
+    >>> from permjax._src.programs import flooding
+    >>> fl = flooding.flooding_program(1, 2)
+    >>> run = run_graph_sharded(fl, graphs_lib.path_graph(6),
+    ...                         {"source": 0, "message": 1})
+    >>> run.outputs.tolist(), run.correct, run.matches_or_rule
+    ([1, 1, 1, 1, 1, 1], True, True)
+  """
+  node_program, predictor, readout = _setup(node_program, predictor, readout)
+  if predictor is not None and not hasattr(predictor, "from_counts"):
+    raise ValueError(f"run_graph_sharded reads the predictor's decisions from "
+                     f"template counts; {type(predictor).__name__} is not "
+                     f"count-determined (it has no from_counts): use "
+                     f"permjax.run_graph, or predictor=None / "
+                     f"permjax.exact_mean()")
+  rounds_per_call = validation.integer("rounds_per_call", rounds_per_call, 1)
+  mesh = node_mesh() if mesh is None else mesh
+  if not isinstance(mesh, jax.sharding.Mesh) or len(mesh.axis_names) != 1:
+    raise ValueError(f"mesh must be a jax.sharding.Mesh with one axis (e.g. "
+                     f"permjax.node_mesh()), got {mesh!r}")
+  colours = (graphs_lib.distance2_colouring(g, node_program.slots)
+             if colours is None else colours)
+  states = np.asarray(node_program.initial(g, colours, inputs), bool)
+  budget = _check_rounds(node_program.rounds(g, inputs) if rounds is None
+                         else rounds)
+  start = time.perf_counter()
+  program, split = node_program.program, node_program.outbox
+  ones, zeros = program.requirements()
+  const = {"ones": ones.T.astype(np.float32),
+           "need": ones.sum(1).astype(np.float32),
+           "zeros": zeros.T.astype(np.float32),
+           "writes": program.training_set()[1][:program.T].astype(
+               np.float32)}
+  if predictor is not None:
+    const["table"], const["column_class"] = count_decisions(
+        program, predictor, readout)
+    fixed = np.zeros(program.D, bool)
+    fixed[list(readout.fixed_zeros)] = True
+    const["fixed"] = fixed
+  size = mesh.devices.size
+  padded = -(-g.n // size) * size
+  closed = graphs_lib.adjacency(g, self_loops=True).tocoo()
+  const["source"] = closed.col.astype(np.int32)
+  const["target"] = closed.row.astype(np.int32)
+  replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
+  sharding = jax.sharding.NamedSharding(
+      mesh, jax.sharding.PartitionSpec(mesh.axis_names[0]))
+  const = jax.device_put(const, replicated)
+  full = np.zeros((padded, program.D), bool)
+  full[:g.n] = states
+  real = jax.device_put(np.arange(padded) < g.n, sharding)
+  carry = {"round": jnp.int32(0),
+           "states": jax.device_put(full, sharding),
+           "moving": jnp.bool_(True), "deviation": jnp.int32(0),
+           "collided": jnp.bool_(False), "max_inbox": jnp.int32(0),
+           "collision": jnp.zeros(4, jnp.int32)}
+  bar = None
+  if progress:
+    from tqdm.auto import tqdm  # pylint: disable=import-outside-toplevel
+    bar = tqdm(total=budget, unit="round", desc=node_program.name)
+  try:
+    while True:
+      before = int(carry["round"])
+      stop = min(budget, before + rounds_per_call)
+      carry = _device_rounds(
+          carry, real, const, jnp.int32(stop), split=split,
+          stop_at_fixed_point=stop_at_fixed_point,
+          until_first_error=until_first_error, sharding=sharding)
+      ran = int(carry["round"])
+      if bar is not None:
+        bar.update(ran - before)
+      if (ran < stop or ran >= budget or bool(carry["collided"])
+          or (until_first_error and int(carry["deviation"]))):
+        break
+  finally:
+    if bar is not None:
+      bar.close()
+  if bool(carry["collided"]):
+    r, at, col, top = (int(v) for v in np.asarray(carry["collision"]))
+    raise SlotCollisionError(
+        f"{node_program.name} on {g.name}, round {r}: outbox bit {col} of "
+        f"node {at} sums to {top} (at most one writer per slot; is the "
+        f"colouring distance-2?)")
+  final = np.asarray(carry["states"])[:g.n]
+  deviation = int(carry["deviation"]) or None
+  outputs = np.asarray(node_program.output(final))
+  truth = np.asarray(node_program.truth(g, inputs))
+  return GraphRun(outputs, truth, bool(np.array_equal(outputs, truth)),
+                  deviation is None, deviation, budget, int(carry["round"]),
+                  int(carry["max_inbox"]),
+                  round(time.perf_counter() - start, 4), final)
 
 
 # --- test sets and union bounds ---------------------------------------------

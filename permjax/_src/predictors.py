@@ -118,17 +118,20 @@ class ExactMean:
     return self.from_counts(program, matched.sum(1),
                             program.writes_of(matched))
 
-  def from_counts(self, program: tpl.Program, n, c1) -> np.ndarray:
+  def from_counts(self, program: tpl.Program, n, c1,
+                  weights=None) -> np.ndarray:
     """The mean from each state's matched-template count ``n`` ``(B,)`` and
     per-bit writer counts ``c1`` ``(B, D)``, without building encodings
-    (the executor's fast path): ``γ_n c1 + β_n C``."""
+    (the executor's fast path): ``γ_n c1 + β_n C``. ``weights``: the
+    column weights ``C`` of ``c1``'s columns (default the program's, one
+    per bit; any ``(D',)`` with ``c1`` ``(B, D')`` reads other columns)."""
     alpha, beta, _ = self.stats(program.k, np.asarray(n))
+    weights = program.column_weights() if weights is None else weights
     # γ_n c1 + β_n C computed bit-major in place (the executor's counts are
     # (D, B) arrays seen as (B, D)), returned as (B, D).
     mean = np.asarray(c1).T.astype(np.float64)
     mean *= (alpha - beta)[None]
-    mean += np.multiply.outer(program.column_weights().astype(np.float64),
-                              beta)
+    mean += np.multiply.outer(np.asarray(weights, np.float64), beta)
     return mean.T
 
 

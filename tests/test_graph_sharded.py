@@ -1,0 +1,163 @@
+"""The device driver (every round on the devices, nodes split over a mesh)
+against the host driver and the classical answers.
+
+The host driver (:func:`permjax.run_graph`) is tested against plain BFS,
+DFS and Bellman–Ford elsewhere; here the device driver must give the same
+states, rounds, first deviation and largest summed slot bit for bit, on one
+device and on two (a child process with two host CPU devices), and the
+classical answer where the run is exact.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import permjax
+from permjax._src.node_program import NodeProgram
+
+G = permjax.graphs
+FLOOD = {"source": 0, "message": 1}
+
+
+def assert_same(a, b):
+  assert np.array_equal(a.states, b.states)
+  assert (a.rounds, a.rounds_run, a.first_deviation, a.max_inbox,
+          a.correct) == (b.rounds, b.rounds_run, b.first_deviation,
+                         b.max_inbox, b.correct)
+  assert np.array_equal(a.outputs, b.outputs)
+
+
+@pytest.mark.parametrize("g", [G.path_graph(17), G.grid_graph(7, 9),
+                               G.random_regular_graph(301, 4, seed=2),
+                               G.star_graph(9)], ids=lambda g: g.name)
+@pytest.mark.parametrize("rule", ["or", "zero", "midpoint", "margin"])
+def test_flooding_equals_host_driver(g, rule):
+  fl = permjax.flooding_program(1, max(G.max_degree(g), 2))
+  predictor = None if rule == "or" else permjax.exact_mean()
+  readout = {"or": None, "zero": None,
+             "midpoint": permjax.readout.midpoint("ntk"),
+             "margin": permjax.readout.fixed(0.02)}[rule]
+  host = permjax.run_graph(fl, g, FLOOD, predictor=predictor, readout=readout)
+  dev = permjax.run_graph_sharded(fl, g, FLOOD, predictor=predictor,
+                                  readout=readout, rounds_per_call=7)
+  assert_same(host, dev)
+  # flooding from node 0 reaches every node of a connected graph
+  assert dev.correct and dev.matches_or_rule and dev.max_inbox == 1
+  assert dev.outputs.tolist() == [1] * g.n
+
+
+def test_bfs_with_fixed_zeros_equals_host_driver():
+  prog = permjax.bfs_program(4, 2)
+  zero_fixed = permjax.readout.from_name("zero_fixed", "ntk",
+                                         program=prog.program)
+  assert zero_fixed.fixed_zeros  # BFS has structural zeros
+  for g in (G.path_graph(5), G.cycle_graph(6)):
+    host = permjax.run_graph(prog, g, {"source": 0},
+                             predictor=permjax.exact_mean(),
+                             readout=zero_fixed)
+    dev = permjax.run_graph_sharded(prog, g, {"source": 0},
+                                    predictor=permjax.exact_mean(),
+                                    readout=zero_fixed)
+    assert_same(host, dev)
+    # hop distances from node 0 (path: i; 6-cycle: min(i, 6 - i))
+    want = (list(range(5)) if g.n == 5
+            else [min(i, 6 - i) for i in range(6)])
+    assert dev.correct and dev.truth.tolist() == want
+
+
+def test_first_deviation_and_until_first_error():
+  # a threshold above every 1-bit mean reads the first written bit as 0
+  fl = permjax.flooding_program(1, 2)
+  g = G.cycle_graph(9)
+  high = permjax.readout.fixed(0.9)
+  for stop in (False, True):
+    host = permjax.run_graph(fl, g, FLOOD, predictor=permjax.exact_mean(),
+                             readout=high, until_first_error=stop)
+    dev = permjax.run_graph_sharded(fl, g, FLOOD,
+                                    predictor=permjax.exact_mean(),
+                                    readout=high, until_first_error=stop)
+    assert_same(host, dev)
+    assert dev.first_deviation == 1 and not dev.matches_or_rule
+
+
+def test_budget_without_fixed_point_stop():
+  fl = permjax.flooding_program(1, 2)
+  g = G.path_graph(4)
+  host = permjax.run_graph(fl, g, FLOOD, rounds=300, stop_at_fixed_point=False)
+  dev = permjax.run_graph_sharded(fl, g, FLOOD, rounds=300,
+                                  stop_at_fixed_point=False,
+                                  rounds_per_call=64)
+  assert_same(host, dev)
+  assert dev.rounds_run == 300
+
+
+def test_slot_collision_names_the_same_node_and_bit():
+  fl = permjax.flooding_program(1, 2)
+
+  def everyone_in_slot0(g, colours, inputs):
+    states = fl.initial(g, colours, inputs)
+    for s in range(fl.slots):
+      states[:, fl.program.index(f"myslot{s}", 0)] = s == 0
+    return states
+
+  bad = NodeProgram("one slot for all", fl.program, fl.outbox, fl.slots,
+                    everyone_in_slot0, fl.output, fl.truth, fl.rounds,
+                    fl.inputs, 2)
+  messages = []
+  for run in (permjax.run_graph, permjax.run_graph_sharded):
+    with pytest.raises(permjax.SlotCollisionError, match="sums to 2") as err:
+      run(bad, G.path_graph(3), FLOOD)
+    messages.append(str(err.value))
+  assert messages[0] == messages[1]
+
+
+def test_bad_input_is_refused():
+  fl = permjax.flooding_program(1, 2)
+  prog = fl.program
+  test = permjax.graph_test_set(fl, [(G.path_graph(3), FLOOD)])
+  table = permjax.EnsembleMean(prog, test, np.zeros((len(test.x), prog.D)),
+                               1, {"kernel": "ntk"})
+  with pytest.raises(ValueError, match="not count-determined"):
+    permjax.run_graph_sharded(fl, G.path_graph(3), FLOOD, predictor=table)
+  with pytest.raises(ValueError, match="rounds_per_call"):
+    permjax.run_graph_sharded(fl, G.path_graph(3), FLOOD, rounds_per_call=0)
+  with pytest.raises(ValueError, match="mesh must be"):
+    permjax.run_graph_sharded(fl, G.path_graph(3), FLOOD, mesh="cpu")
+  with pytest.raises(ValueError, match="rounds must be"):
+    permjax.run_graph_sharded(fl, G.path_graph(3), FLOOD, rounds=0)
+
+
+def test_two_devices_split_the_nodes():
+  """Two host CPU devices (a child process: the device count is fixed when
+  JAX starts): an odd node count is padded, the states come back equal to
+  the host driver's."""
+  script = textwrap.dedent("""
+      import jax, numpy as np, permjax
+      G = permjax.graphs
+      assert len(jax.devices()) == 2, jax.devices()
+      mesh = permjax.node_mesh()
+      for g, program, inputs in [
+          (G.random_regular_graph(1001, 4, seed=1),
+           permjax.flooding_program(1, 4), {"source": 0, "message": 1}),
+          (G.cycle_graph(7), permjax.bfs_program(4, 2), {"source": 3})]:
+        host = permjax.run_graph(program, g, inputs,
+                                 predictor=permjax.exact_mean())
+        dev = permjax.run_graph_sharded(program, g, inputs, mesh=mesh,
+                                        predictor=permjax.exact_mean())
+        assert np.array_equal(host.states, dev.states), g.name
+        assert (host.rounds_run, host.first_deviation) == (
+            dev.rounds_run, dev.first_deviation), g.name
+        assert dev.correct, g.name
+      print("ok", mesh.devices.size)
+  """)
+  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2",
+             JAX_PLATFORMS="cpu")
+  out = subprocess.run([sys.executable, "-c", script], env=env,
+                       capture_output=True, text=True, timeout=600,
+                       check=False)
+  assert out.returncode == 0, out.stderr[-2000:]
+  assert out.stdout.split() == ["ok", "2"]
