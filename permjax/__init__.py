@@ -169,7 +169,9 @@ from permjax._src.predictors import EnsembleMean
 from permjax._src.predictors import exact_mean
 from permjax._src.predictors import ExactMean
 from permjax._src.predictors import gp_ensemble_mean
+from permjax._src.predictors import network_average
 from permjax._src.predictors import network_ensemble_mean
+from permjax._src.predictors import NetworkAverage
 from permjax._src.predictors import NTReferenceMean
 from permjax._src.predictors import training_examples
 from permjax._src.programs import families as program_families
@@ -273,7 +275,8 @@ __all__ = (
     "Execution", "execute", "ideal_runs", "reachable_states",
     "program_test_set", "execution_ensemble_size", "ExactMean",
     "exact_mean", "NTReferenceMean", "EnsembleMean", "gp_ensemble_mean",
-    "network_ensemble_mean", "training_examples",
+    "network_ensemble_mean", "NetworkAverage", "network_average",
+    "training_examples",
     # graph algorithms: node programs run by message passing
     "graphs", "NodeProgram", "flooding_program", "bfs_program", "dfs_program",
     "bellman_ford_program", "run_graph", "run_graph_sharded", "node_mesh",

@@ -121,7 +121,7 @@ def test_bad_input_is_refused():
   test = permjax.graph_test_set(fl, [(G.path_graph(3), FLOOD)])
   table = permjax.EnsembleMean(prog, test, np.zeros((len(test.x), prog.D)),
                                1, {"kernel": "ntk"})
-  with pytest.raises(ValueError, match="not count-determined"):
+  with pytest.raises(ValueError, match="EnsembleMean is neither"):
     permjax.run_graph_sharded(fl, G.path_graph(3), FLOOD, predictor=table)
   with pytest.raises(ValueError, match="rounds_per_call"):
     permjax.run_graph_sharded(fl, G.path_graph(3), FLOOD, rounds_per_call=0)
@@ -161,3 +161,59 @@ def test_two_devices_split_the_nodes():
                        check=False)
   assert out.returncode == 0, out.stderr[-2000:]
   assert out.stdout.split() == ["ok", "2"]
+
+
+@pytest.fixture(scope="module")
+def flooding_networks():
+  import jax  # pylint: disable=import-outside-toplevel
+  fl = permjax.flooding_program(1, 3)
+  return fl, permjax.network_average(
+      fl.program, 8, jax.random.key(0), permjax.MLPSpec(width=512),
+      permjax.TrainConfig(trainer="linearized"))
+
+
+def test_network_average_is_the_grown_ensemble(flooding_networks):
+  """The same members as a member source with the same key: on a test
+  set's encodings the average equals the tabulated ensemble's."""
+  import jax  # pylint: disable=import-outside-toplevel
+  fl, avg = flooding_networks
+  test = permjax.graph_test_set(fl, [(G.cycle_graph(8), FLOOD)])
+  source = permjax.network_member_source(
+      permjax.MLPSpec(width=512), permjax.training_examples(fl.program),
+      test.x, jax.random.key(0), permjax.TrainConfig(trainer="linearized"))
+  grown = source(np.arange(8)).outputs.mean(0)
+  np.testing.assert_allclose(avg(fl.program, test.x), grown, atol=1e-5)
+  with pytest.raises(ValueError, match="trained for flooding"):
+    avg(permjax.flooding_program(1, 2).program,
+        np.zeros((1, permjax.flooding_program(1, 2).k)))
+
+
+@pytest.mark.parametrize("g", [G.path_graph(9),
+                               G.random_regular_graph(200, 3, seed=0)],
+                         ids=lambda g: g.name)
+@pytest.mark.parametrize("rule", ["midpoint", "margin", "zero"])
+def test_network_average_on_devices_equals_host(flooding_networks, g, rule):
+  """The members read every node's encoding on the devices: same states,
+  rounds and first wrong round as the host driver, whether the run is
+  exact or fails (the zero rule reads the members' nonzero residuals as
+  ones from round 1)."""
+  fl, avg = flooding_networks
+  readout = {"midpoint": permjax.readout.midpoint(),
+             "margin": permjax.readout.fixed(0.045),
+             "zero": permjax.readout.zero()}[rule]
+  host = permjax.run_graph(fl, g, FLOOD, predictor=avg, readout=readout,
+                           until_first_error=True)
+  dev = permjax.run_graph_sharded(fl, g, FLOOD, predictor=avg,
+                                  readout=readout, until_first_error=True)
+  assert_same(host, dev)
+  if rule == "zero":
+    assert dev.first_deviation == 1
+  # a run is right exactly when it never left the OR rule
+  assert dev.correct == dev.matches_or_rule
+
+
+def test_network_average_refuses_self_calibrated(flooding_networks):
+  fl, avg = flooding_networks
+  with pytest.raises(ValueError, match="needs analytic"):
+    permjax.run_graph_sharded(fl, G.path_graph(3), FLOOD, predictor=avg,
+                              readout=permjax.readout.self_calibrated())

@@ -313,9 +313,10 @@ def count_decisions(program, predictor, readout) -> tuple[np.ndarray,
           column_class.astype(np.int32))
 
 
-def _device_round(states, real, const, split):
+def _device_round(states, real, const, split, apply=None):
   """One synchronous round of every node on the devices: ``(next states,
-  bits read, OR-rule bits, inbox)``."""
+  bits read, OR-rule bits, inbox)``; ``apply(params, x)`` is a network
+  average's, or None (the bits come from counts)."""
   dot = functools.partial(jnp.matmul, precision=jax.lax.Precision.HIGHEST)
   sf = states.astype(jnp.float32)
   matched = ((dot(sf, const["ones"]) == const["need"])
@@ -323,7 +324,13 @@ def _device_round(states, real, const, split):
   n = matched.sum(1)
   c1 = dot(matched.astype(jnp.float32), const["writes"]).astype(jnp.int32)
   ref = c1 > 0
-  if "table" in const:
+  if apply is not None:   # the members read the encodings themselves
+    x = matched / jnp.sqrt(jnp.maximum(n, 1))[:, None]
+    x = jnp.pad(x, ((0, 0), (0, const["pad_row"].shape[0])))
+    out = apply(const["params"], x)
+    bits = ((out > const["threshold"][n][:, None]) & (n > 0)[:, None]
+            & ~const["fixed"][None, :])
+  elif "table" in const:
     bits = const["table"][n[:, None], c1, const["column_class"][None, :]]
     bits = bits & ~const["fixed"][None, :]
   else:
@@ -337,9 +344,9 @@ def _device_round(states, real, const, split):
 
 @functools.partial(jax.jit, static_argnames=("split", "stop_at_fixed_point",
                                              "until_first_error",
-                                             "sharding"))
+                                             "sharding", "apply"))
 def _device_rounds(carry, real, const, stop, *, split, stop_at_fixed_point,
-                   until_first_error, sharding):
+                   until_first_error, sharding, apply=None):
   """Rounds until ``stop`` (exclusive round index), a fixed point, a slot
   collision or (with ``until_first_error``) a deviation from the OR rule."""
 
@@ -350,26 +357,53 @@ def _device_rounds(carry, real, const, stop, *, split, stop_at_fixed_point,
 
   def body(c):
     r = c["round"] + 1
-    nxt, bits, ref, inbox = _device_round(c["states"], real, const, split)
+    nxt, bits, ref, inbox = _device_round(c["states"], real, const, split,
+                                          apply)
     wrong = ((bits != ref).any(1) & real).any()
     deviation = jnp.where((c["deviation"] == 0) & wrong, r, c["deviation"])
     inbox = jnp.where(real[:, None], inbox, 0)
     top = inbox.max()
     flat = jnp.argmax(inbox.reshape(-1))
-    collided = top > 1
+    # a run stopped at its first wrong bit never reaches the sum (as on the
+    # host, which checks the bits before scattering them)
+    collided = (top > 1) & ~(until_first_error & wrong)
     keep = collided | (until_first_error & wrong)
     nxt = jax.lax.with_sharding_constraint(
         jnp.where(keep, c["states"], nxt), sharding)
     moving = ((nxt != c["states"]).any(1) & real).any()
     return {"round": r, "states": nxt, "moving": moving,
             "deviation": deviation, "collided": collided,
-            "max_inbox": jnp.maximum(c["max_inbox"], top),
+            "max_inbox": jnp.where(until_first_error & wrong,
+                                   c["max_inbox"],
+                                   jnp.maximum(c["max_inbox"], top)),
             "collision": jnp.where(
                 collided & ~c["collided"],
                 jnp.stack([r, flat // inbox.shape[1], flat % inbox.shape[1],
                            top]).astype(jnp.int32), c["collision"])}
 
   return jax.lax.while_loop(running, body, carry)
+
+
+def _threshold_table(readout, program, members) -> np.ndarray:
+  """``(T + 1,)`` float64: the threshold an average is compared with at a
+  state matching ``n`` templates (row 0 unused: such a state reads 0)."""
+  n = np.arange(1, program.T + 1)
+  if readout.per_n:
+    thr = np.broadcast_to(readout.thresholds(program.k, n, members), n.shape)
+  else:
+    thr = np.full(n.shape, float(readout.tau))
+  return np.concatenate([[np.inf], thr])
+
+
+def _float32_below(values) -> np.ndarray:
+  """The largest float32 ``t32 <= t`` for each float64 ``t``: a float32
+  output ``o`` has ``o > t32`` exactly when ``float64(o) > t`` (the host
+  readout's comparison)."""
+  values = np.asarray(values, np.float64)
+  out = values.astype(np.float32)
+  over = out.astype(np.float64) > values
+  out[over] = np.nextafter(out[over], np.float32(-np.inf))
+  return out
 
 
 def node_mesh(devices=None) -> jax.sharding.Mesh:
@@ -402,11 +436,23 @@ def run_graph_sharded(node_program: node_lib.NodeProgram,
   is ``n`` × the matching and writing GEMMs (``(n, D) × (D, T)`` and
   ``(n, T) × (T, D)``, float32: exact for counts below 2^24), so this path
   is for graphs whose nodes are many and whose rounds are few; the host
-  driver wins where a front crosses a long graph. The predictor must be
-  count-determined — the OR rule (``None``) or one with ``from_counts``
-  (:func:`permjax.exact_mean`) — and its decisions are made on the host in
-  float64 once (:func:`count_decisions`), so the devices only look them up:
-  the result equals :func:`run_graph`'s bit for bit (tested).
+  driver wins where a front crosses a long graph. Predictors:
+
+  * count-determined ones — the OR rule (``None``) or one with
+    ``from_counts`` (:func:`permjax.exact_mean`): their decisions are made
+    on the host in float64 once (:func:`count_decisions`) and the devices
+    only look them up, so the result equals :func:`run_graph`'s bit for
+    bit;
+  * network averages (:func:`permjax.network_average`): the members
+    themselves read every node's encoding every round (the trained ensemble
+    as the update function, on or off the ideal trajectory), in the
+    training dtype, against the readout's threshold rounded down to that
+    dtype so that each comparison is the host's; the averages may differ
+    from the host's in the last float bits (another summation order), so
+    equality with :func:`run_graph` is tested, not guaranteed.
+
+  Tabulated ensembles (:class:`permjax.EnsembleMean`) answer only on their
+  test set and run on the host driver.
 
   Args:
     node_program, g, inputs, predictor, readout, colours, rounds,
@@ -422,8 +468,8 @@ def run_graph_sharded(node_program: node_lib.NodeProgram,
 
   Raises:
     SlotCollisionError: a summed outbox bit above 1.
-    ValueError: a predictor that is not count-determined (an ensemble reads
-      each encoding: use :func:`run_graph`).
+    ValueError: a predictor of neither kind, or a readout without analytic
+      thresholds with a network average.
 
   Example:
     >>> from permjax._src.programs import flooding
@@ -434,12 +480,17 @@ def run_graph_sharded(node_program: node_lib.NodeProgram,
     ([1, 1, 1, 1, 1, 1], True, True)
   """
   node_program, predictor, readout = _setup(node_program, predictor, readout)
-  if predictor is not None and not hasattr(predictor, "from_counts"):
-    raise ValueError(f"run_graph_sharded reads the predictor's decisions from "
-                     f"template counts; {type(predictor).__name__} is not "
-                     f"count-determined (it has no from_counts): use "
-                     f"permjax.run_graph, or predictor=None / "
-                     f"permjax.exact_mean()")
+  apply = getattr(predictor, "device_apply", None)
+  if predictor is not None and apply is None and not hasattr(
+      predictor, "from_counts"):
+    raise ValueError(f"run_graph_sharded runs the OR rule, count-determined "
+                     f"predictors (from_counts: permjax.exact_mean()) and "
+                     f"network averages (permjax.network_average); "
+                     f"{type(predictor).__name__} is neither (an ensemble "
+                     f"tabulated on a test set runs with permjax.run_graph)")
+  if apply is not None and not readout.analytic:
+    raise ValueError(f"the {readout.rule} readout learns its thresholds from "
+                     f"the outputs; run_graph_sharded needs analytic ones")
   rounds_per_call = validation.integer("rounds_per_call", rounds_per_call, 1)
   mesh = node_mesh() if mesh is None else mesh
   if not isinstance(mesh, jax.sharding.Mesh) or len(mesh.axis_names) != 1:
@@ -459,11 +510,17 @@ def run_graph_sharded(node_program: node_lib.NodeProgram,
            "writes": program.training_set()[1][:program.T].astype(
                np.float32)}
   if predictor is not None:
-    const["table"], const["column_class"] = count_decisions(
-        program, predictor, readout)
     fixed = np.zeros(program.D, bool)
     fixed[list(readout.fixed_zeros)] = True
     const["fixed"] = fixed
+  if apply is not None:
+    const["params"] = predictor.params
+    const["pad_row"] = np.zeros(program.k - program.T, np.float32)
+    const["threshold"] = _float32_below(_threshold_table(
+        readout, program, predictor.members))
+  elif predictor is not None:
+    const["table"], const["column_class"] = count_decisions(
+        program, predictor, readout)
   size = mesh.devices.size
   padded = -(-g.n // size) * size
   closed = graphs_lib.adjacency(g, self_loops=True).tocoo()
@@ -492,7 +549,8 @@ def run_graph_sharded(node_program: node_lib.NodeProgram,
       carry = _device_rounds(
           carry, real, const, jnp.int32(stop), split=split,
           stop_at_fixed_point=stop_at_fixed_point,
-          until_first_error=until_first_error, sharding=sharding)
+          until_first_error=until_first_error, sharding=sharding,
+          apply=apply)
       ran = int(carry["round"])
       if bar is not None:
         bar.update(ran - before)

@@ -4,7 +4,7 @@ A *predictor* maps a program's encoded states to the averaged network
 outputs on them: ``predictor(program, x) -> (B, D)`` with
 ``x = program.encode(states)``, plus an attribute ``members`` (the ensemble
 size its outputs average, for readouts that depend on it; ``inf`` for a
-mean). Three kinds:
+mean). Four kinds:
 
 * :class:`ExactMean` — infinitely many infinitely wide members: the trained
   GP's mean in closed form (docs/theory/templates.md §3.1),
@@ -13,7 +13,9 @@ mean). Three kinds:
   at a time, the way the authors' validators compute it (slow; the check);
 * :class:`EnsembleMean` — N members' average on the encodings the pairs'
   ideal runs visit: GP draws (:func:`gp_ensemble_mean`) or finite networks
-  (:func:`network_ensemble_mean`), accumulated as :func:`permjax.grow` does.
+  (:func:`network_ensemble_mean`), accumulated as :func:`permjax.grow` does;
+* :class:`NetworkAverage` — N finite networks applied to any encoding (no
+  test set: the ensemble as the update function itself).
 """
 
 from __future__ import annotations
@@ -244,6 +246,84 @@ class EnsembleMean:
             f"first wrong step")
       out[i] = self.average[row]
     return out
+
+
+class NetworkAverage:
+  """N finite networks' average as a function of any encoding: the members
+  (:class:`permjax.TrainedNetworks`, trained once) are applied to whatever
+  states a run reaches, on or off the ideal trajectory — the ensemble as
+  the update function itself. :class:`EnsembleMean` is the same average
+  tabulated on a test set (cheaper where the set is small; it refuses other
+  inputs). Outputs in the training config's dtype (float32 by default),
+  returned as float64.
+
+  Attributes:
+    members: N (members ``0..N-1`` of ``nets``: member i from
+      ``fold_in(key, i)``, as every member source).
+    nets: the :class:`permjax.TrainedNetworks`.
+    info: the member source's description (``regime``, ``kernel``, ...).
+    kernel: the GP kernel the members follow (per-n readouts follow it).
+  """
+
+  def __init__(self, program: tpl.Program, nets: sources.TrainedNetworks,
+               members: int):
+    program = check_program(program)
+    if not isinstance(nets, sources.TrainedNetworks):
+      raise TypeError(f"nets must be a permjax.TrainedNetworks, got "
+                      f"{type(nets).__name__}")
+    if (nets.in_dim, nets.out_dim) != (program.k, program.D):
+      raise ValueError(f"the networks map {nets.in_dim} -> {nets.out_dim}, "
+                       f"but {program.name} needs k = {program.k} -> D = "
+                       f"{program.D}")
+    self.members = validation.integer("members", members, 1)
+    self.program_name, self.fingerprint = program.name, program.fingerprint
+    self.nets = nets
+    self.info = nets.info()
+    self.kernel = self.info.get("kernel")
+    self.ids = np.arange(self.members)
+    self.params = nets.stacked_params(self.ids)  # trains them now
+
+  def _check(self, program):
+    program = check_program(program)
+    if program.fingerprint != self.fingerprint:
+      raise ValueError(f"these networks were trained for {self.program_name} "
+                       f"(fingerprint {self.fingerprint[:12]}), not for "
+                       f"{program.name} (fingerprint "
+                       f"{program.fingerprint[:12]})")
+    return program
+
+  def __call__(self, program: tpl.Program, x) -> np.ndarray:
+    program = self._check(program)
+    x = check_encodings(program, x)
+    return self.nets.outputs(self.ids, x).mean(0)
+
+  def device_apply(self, params, x):
+    """The average as a JAX function of ``params`` (:attr:`params`) and
+    encodings ``x`` ``(B, k)``: ``(B, D)`` in the config's dtype."""
+    return self.nets.apply_members(params, x.astype(
+        self.nets.config.jnp_dtype)).mean(0)
+
+
+def network_average(program: tpl.Program, members: int, key: jax.Array,
+                    spec: MLPSpec,
+                    config: training.TrainConfig) -> NetworkAverage:
+  """N finite networks trained on the program's training set, as a
+  predictor of any encoding (:class:`NetworkAverage`); the same members as
+  :func:`network_ensemble_mean` and :func:`permjax.network_member_source`
+  with this key (up to float rounding).
+
+  Example:
+    >>> import permjax
+    >>> prog = permjax.program("addition", 2)
+    >>> mean = network_average(prog, 4, jax.random.key(0),
+    ...     permjax.MLPSpec(width=256), permjax.TrainConfig(trainer="linearized"))
+    >>> permjax.execute(prog, mean, permjax.margin(prog, "ntk")).all_correct
+    True
+  """
+  program = check_program(program)
+  nets = sources.TrainedNetworks(spec, training_examples(program), key,
+                                 config)
+  return NetworkAverage(program, nets, members)
 
 
 def training_examples(program: tpl.Program) -> Examples:

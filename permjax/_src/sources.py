@@ -352,7 +352,7 @@ class TrainedNetworks:
     self._params, self._status, self._loss = {}, {}, {}
     self.in_dim = int(np.shape(train.x)[1])
     self.out_dim = int(np.shape(train.y)[1])
-    self._apply = jax.jit(jax.vmap(self._apply_one, in_axes=(0, None)))
+    self._apply = jax.jit(self.apply_members)
 
   @property
   def trained(self) -> int:
@@ -394,6 +394,20 @@ class TrainedNetworks:
     return self.spec.flax_model(self.out_dim, self.config.jnp_dtype).apply(
         params, x, self.in_dim)
 
+  def stacked_params(self, ids):
+    """Members ``ids``' parameters, stacked on a leading axis (numpy;
+    trained on first request), for :meth:`apply_members`."""
+    ids = check_member_ids(ids)
+    self._ensure(ids)
+    return jax.tree.map(lambda *a: np.stack(a),
+                        *[self._params[i] for i in ids.tolist()])
+
+  def apply_members(self, stacked, x):
+    """``(members, B, out)`` outputs of :meth:`stacked_params` on ``x``
+    (``(B, in_dim)``, the config's dtype); a JAX function, traceable inside
+    ``jit`` (the device driver calls it every round)."""
+    return jax.vmap(self._apply_one, in_axes=(0, None))(stacked, x)
+
   def outputs(self, ids, x, rows: int = 1 << 14) -> np.ndarray:
     """``(len(ids), n, out)`` float64 outputs of members ``ids`` on ``x``
     (``(n, in_dim)``), ``rows`` inputs at a time."""
@@ -401,9 +415,7 @@ class TrainedNetworks:
     x = np.asarray(x)
     if x.ndim != 2 or x.shape[1] != self.in_dim:
       raise ValueError(f"x must be (n, {self.in_dim}), got {x.shape}")
-    self._ensure(ids)
-    stacked = jax.tree.map(lambda *a: np.stack(a),
-                           *[self._params[i] for i in ids.tolist()])
+    stacked = self.stacked_params(ids)
     out = np.empty((len(ids), len(x), self.out_dim), np.float64)
     dtype = self.config.jnp_dtype
     for start in range(0, len(x), rows):
