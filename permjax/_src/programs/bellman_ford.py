@@ -71,7 +71,6 @@ from scipy.sparse import csgraph
 from permjax._src import graphs as graphs_lib
 from permjax._src.programs import graph_blocks
 from permjax._src import node_program as node_lib
-from permjax._src import templates as tpl
 from permjax._src.templates import Template
 
 #: Edge weights the construction handles: integers ``1..MAX_WEIGHT``.
@@ -783,20 +782,10 @@ def bellman_ford_program(bits: int, max_degree: int, *,
     >>> run.outputs.tolist(), run.correct
     ([0, 2, 5], True)
   """
-  bits = tpl.check_bits(bits, "bits (per word of the Bellman–Ford program)",
-                        low=2)
-  max_degree = tpl.check_bits(max_degree, "max_degree (Δ)")
-  slots = graphs_lib.slots_needed(max_degree) if slots is None else (
-      tpl.check_bits(slots, "slots"))
-  name = f"bellman_ford(b={bits},Δ={max_degree},S={slots})"
-  layout = _layout(bits, max_degree, slots)
-  templates = _templates(layout, bits, max_degree, slots)
-  tpl.check_program_size(name, len(templates),
-                         sum(w for _, w in layout.flat))
-  program = tpl.Program(name, tuple(layout.flat), tuple(templates), steps=1)
-  outbox = program.index(*layout("pointer_slot", 0, 0))
-
-  put = functools.partial(graph_blocks.put, program)
+  c = graph_blocks.build("bellman_ford", "Bellman–Ford", bits, max_degree, slots,
+                         _layout, _templates, "pointer_slot")
+  bits, max_degree, slots = c.bits, c.max_degree, c.slots
+  layout, program, put = c.layout, c.program, c.put
   number = graph_blocks.number
 
   def initial(g, colours, inputs):
@@ -848,8 +837,7 @@ def bellman_ford_program(bits: int, max_degree: int, *,
   def inputs(g):
     return [{"source": 0, "weights": tuple(default_weights(g).tolist())}]
 
-  return node_lib.NodeProgram(name, program, outbox, slots, initial, output,
-                              truth, rounds, inputs, max_degree)
+  return c.node_program(initial, output, truth, rounds, inputs)
 
 
 def _check_weights(g, weights):

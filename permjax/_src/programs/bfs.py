@@ -48,8 +48,6 @@ construction's experiments use node 0 (id 1) as the source.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from permjax._src import graphs as graphs_lib
@@ -757,19 +755,10 @@ def bfs_program(bits: int, max_degree: int, *,
     >>> bfs.k, bfs.D, bfs.slots, int(bfs.program.column_weights().max())
     (1666, 2072, 5, 5)
   """
-  bits = tpl.check_bits(bits, "bits (per word of the BFS program)", low=2)
-  max_degree = tpl.check_bits(max_degree, "max_degree (Δ)")
-  slots = graphs_lib.slots_needed(max_degree) if slots is None else (
-      tpl.check_bits(slots, "slots"))
-  name = f"bfs(b={bits},Δ={max_degree},S={slots})"
-  layout = _layout(bits, max_degree, slots)
-  templates = _templates(layout, bits, max_degree, slots)
-  tpl.check_program_size(name, len(templates),
-                         sum(w for _, w in layout.flat))
-  program = tpl.Program(name, tuple(layout.flat), tuple(templates), steps=1)
-  outbox = program.index(*layout("pointer_slot", 0, 0))
-
-  put = functools.partial(graph_blocks.put, program)
+  c = graph_blocks.build("bfs", "BFS", bits, max_degree, slots,
+                         _layout, _templates, "pointer_slot")
+  bits, max_degree, slots = c.bits, c.max_degree, c.slots
+  layout, program, put = c.layout, c.program, c.put
   number = graph_blocks.number
 
   def initial(g, colours, inputs):
@@ -796,10 +785,7 @@ def bfs_program(bits: int, max_degree: int, *,
                else (layout("v_white", p),)))
     return states
 
-  def output(states):
-    dist = program.value(states, "u_dist")
-    gray = program.field(states, "u_gray")[..., 0].astype(bool)
-    return np.where(gray, dist, -1)
+  output = graph_blocks.gray_word(program, "u_dist")
 
   def truth(g, inputs):
     source = _check_graph(g, inputs, bits, max_degree)
@@ -812,12 +798,8 @@ def bfs_program(bits: int, max_degree: int, *,
     fixed = 2 * deg * b + deg * deg + 2 * deg + 5 * b + 13
     return g.n * ((graphs_lib.diameter(g) - 1) * per_hop + fixed)
 
-  def inputs(g):
-    del g
-    return [{"source": 0}]
-
-  return node_lib.NodeProgram(name, program, outbox, slots, initial, output,
-                              truth, rounds, inputs, max_degree)
+  return c.node_program(initial, output, truth, rounds,
+                        graph_blocks.from_node_zero)
 
 
 def _check_graph(g, inputs, bits, max_degree):

@@ -60,8 +60,6 @@ start and holds the token; the construction's experiments search from node
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from permjax._src import graphs as graphs_lib
@@ -760,19 +758,10 @@ def dfs_program(bits: int, max_degree: int, *,
     >>> run.outputs.tolist(), run.correct
     ([0, 1, 2], True)
   """
-  bits = tpl.check_bits(bits, "bits (per word of the DFS program)", low=2)
-  max_degree = tpl.check_bits(max_degree, "max_degree (Δ)")
-  slots = graphs_lib.slots_needed(max_degree) if slots is None else (
-      tpl.check_bits(slots, "slots"))
-  name = f"dfs(b={bits},Δ={max_degree},S={slots})"
-  layout = _layout(bits, max_degree, slots)
-  templates = _templates(layout, bits, max_degree, slots)
-  tpl.check_program_size(name, len(templates),
-                         sum(w for _, w in layout.flat))
-  program = tpl.Program(name, tuple(layout.flat), tuple(templates), steps=1)
-  outbox = program.index(*layout("u_stamp_slot", 0, 0))
-
-  put = functools.partial(graph_blocks.put, program)
+  c = graph_blocks.build("dfs", "DFS", bits, max_degree, slots,
+                         _layout, _templates, "u_stamp_slot")
+  bits, max_degree, slots = c.bits, c.max_degree, c.slots
+  layout, program, put = c.layout, c.program, c.put
   number = graph_blocks.number
 
   def initial(g, colours, inputs):
@@ -793,10 +782,7 @@ def dfs_program(bits: int, max_degree: int, *,
                else (layout("v_white", p),)))
     return states
 
-  def output(states):
-    dist = program.value(states, "u_dist")
-    gray = program.field(states, "u_gray")[..., 0].astype(bool)
-    return np.where(gray, dist, -1)
+  output = graph_blocks.gray_word(program, "u_dist")
 
   def truth(g, inputs):
     source = _check_graph(g, inputs, bits, max_degree)
@@ -807,12 +793,8 @@ def dfs_program(bits: int, max_degree: int, *,
     b, deg = bits, max_degree
     return max(2 * len(g.edges), 1) * (5 * b + deg * deg + 3 * deg + 12)
 
-  def inputs(g):
-    del g
-    return [{"source": 0}]
-
-  return node_lib.NodeProgram(name, program, outbox, slots, initial, output,
-                              truth, rounds, inputs, max_degree)
+  return c.node_program(initial, output, truth, rounds,
+                        graph_blocks.from_node_zero)
 
 
 def _check_graph(g, inputs, bits, max_degree):

@@ -1,15 +1,20 @@
 """Shared pieces of the sequential graph constructions (BFS, DFS,
 Bellman–Ford of arXiv 2601.23207): the named multi-dimensional field layout
-their node programs are written against, the checks of a run's source and
-degree, and the setting of numbers into initial states."""
+their node programs are written against, the builder that turns a layout
+and a template list into a checked program, the checks of a run's source
+and degree, and the setting of numbers into initial states."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+from collections.abc import Callable
 
 import numpy as np
 
 from permjax._src import graphs as graphs_lib
+from permjax._src import node_program as node_lib
+from permjax._src import templates as tpl
 
 
 class FieldLayout:
@@ -115,3 +120,100 @@ def put(program, states, v: int, bit_list) -> None:
   """
   for fb in bit_list:
     states[v, program.index(*fb)] = True
+
+
+@dataclasses.dataclass(frozen=True)
+class Construction:
+  """A sequential construction's checked sizes, layout and template
+  program, before its run functions are attached (:meth:`node_program`).
+
+  Attributes:
+    bits: ``b``, bits per word.
+    max_degree: ``Δ``.
+    slots: ``S``.
+    name: e.g. ``"bfs(b=4,Δ=2,S=5)"``.
+    layout: the :class:`FieldLayout`, outbox last.
+    program: the template program.
+    outbox: the flat index of the first outbox bit.
+  """
+  bits: int
+  max_degree: int
+  slots: int
+  name: str
+  layout: FieldLayout
+  program: tpl.Program
+  outbox: int
+
+  def put(self, states, v: int, bit_list) -> None:
+    """:func:`put` into this program's states."""
+    put(self.program, states, v, bit_list)
+
+  def node_program(self, initial: Callable, output: Callable,
+                   truth: Callable, rounds: Callable,
+                   inputs: Callable) -> node_lib.NodeProgram:
+    """The :class:`permjax.NodeProgram` with these run functions."""
+    return node_lib.NodeProgram(self.name, self.program, self.outbox,
+                                self.slots, initial, output, truth, rounds,
+                                inputs, self.max_degree)
+
+
+def build(key: str, what: str, bits, max_degree, slots, layout: Callable,
+          templates: Callable, outbox_field: str) -> Construction:
+  """Checks ``bits`` (≥ 2), ``max_degree`` and ``slots`` (default
+  ``Δ² + 1``), lays the state out with ``layout(b, Δ, S)``, writes
+  ``templates(layout, b, Δ, S)``, refuses a program too large to hold, and
+  returns the :class:`Construction` whose outbox starts at
+  ``outbox_field``'s first bit. ``key`` names the program
+  (``key(b=…,Δ=…,S=…)``), ``what`` the construction in errors.
+
+  Example:
+    >>> def lay(b, deg, slots):
+    ...   f = FieldLayout(); f.add("x", b); f.add("out", slots, 1); return f
+    >>> def write(f, b, deg, slots):
+    ...   return [tpl.Template("t", (f("x", 0),), (), (f("out", 0, 0),))]
+    >>> c = build("toy", "toy", 2, 1, None, lay, write, "out")
+    >>> c.name, c.outbox, c.program.D
+    ('toy(b=2,Δ=1,S=2)', 2, 4)
+  """
+  bits = tpl.check_bits(bits, f"bits (per word of the {what} program)",
+                        low=2)
+  max_degree = tpl.check_bits(max_degree, "max_degree (Δ)")
+  slots = graphs_lib.slots_needed(max_degree) if slots is None else (
+      tpl.check_bits(slots, "slots"))
+  name = f"{key}(b={bits},Δ={max_degree},S={slots})"
+  fields = layout(bits, max_degree, slots)
+  written = templates(fields, bits, max_degree, slots)
+  tpl.check_program_size(name, len(written), sum(w for _, w in fields.flat))
+  program = tpl.Program(name, tuple(fields.flat), tuple(written), steps=1)
+  outbox = program.index(*fields(outbox_field, *(
+      (0,) * len(fields.shapes[outbox_field]))))
+  return Construction(bits, max_degree, slots, name, fields, program, outbox)
+
+
+def gray_word(program: tpl.Program, word: str):
+  """The output of the search constructions: each node's ``word`` once the
+  node is gray (``u_gray``), ``-1`` before.
+
+  Example:
+    >>> p = tpl.Program("p", (("u_dist", 2), ("u_gray", 1)), (tpl.Template(
+    ...     "t", (("u_gray", 0),), (), ()),), 1)
+    >>> gray_word(p, "u_dist")(np.array([[1, 1, 1], [1, 0, 0]], bool)).tolist()
+    [3, -1]
+  """
+  def output(states):
+    value = program.value(states, word)
+    gray = program.field(states, "u_gray")[..., 0].astype(bool)
+    return np.where(gray, value, -1)
+  return output
+
+
+def from_node_zero(g) -> list:
+  """The inputs the constructions' experiments run: ``[{"source": 0}]``.
+
+  Example:
+    >>> from_node_zero(graphs_lib.path_graph(2))
+    [{'source': 0}]
+  """
+  del g
+  return [{"source": 0}]
+
