@@ -165,6 +165,7 @@ from permjax._src.permutation import random_inputs
 from permjax._src.permutation import random_permutation
 from permjax._src.permutation import training_set
 from permjax._src.permutation import validate_permutation
+from permjax._src.predictors import CountDecisions
 from permjax._src.predictors import EnsembleMean
 from permjax._src.predictors import exact_mean
 from permjax._src.predictors import ExactMean
@@ -274,6 +275,7 @@ __all__ = (
     # execution
     "Execution", "execute", "ideal_runs", "reachable_states",
     "program_test_set", "execution_ensemble_size", "ExactMean",
+    "CountDecisions",
     "exact_mean", "NTReferenceMean", "EnsembleMean", "gp_ensemble_mean",
     "network_ensemble_mean", "NetworkAverage", "network_average",
     "training_examples",

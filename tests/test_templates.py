@@ -227,3 +227,69 @@ def test_comparison_family_end_to_end():
         _union_bound_by_brute_force(prog, readout)), readout.name
   with pytest.raises(ValueError, match="comparison needs bits"):
     permjax.program("comparison", 0)
+
+
+class _ThroughEncodings:
+  """The exact mean without ``from_counts``: the executor then builds every
+  encoding and reads the float64 mean (the path before count decisions)."""
+
+  def __init__(self, mean):
+    self.mean, self.members, self.kernel = mean, mean.members, mean.kernel
+
+  def __call__(self, program, x):
+    return self.mean(program, x)
+
+
+@pytest.mark.parametrize("name,bits", [("addition", 4), ("multiplication", 3),
+                                       ("sbn_gcd", 4)])
+@pytest.mark.parametrize("rule", ["zero", "zero_fixed", "fixed:0.2",
+                                  "midpoint", "optimal", "margin"])
+def test_count_decisions_equal_the_float64_path(name, bits, rule):
+  """The executor reads a count-determined predictor's bits from a table;
+  every run equals the run through the encodings and the float64 mean,
+  including the pairs that fail (thresholds that read some bit wrong)."""
+  prog = permjax.program(name, bits)
+  mean = permjax.exact_mean()
+  readout = (permjax.margin_readout(prog) if rule == "margin" else
+             permjax.readout.from_name(rule, "ntk", program=prog))
+  a, b = prog.all_pairs()
+  take = slice(0, 400)
+  fast = permjax.execute(prog, mean, readout, a[take], b[take])
+  slow = permjax.execute(prog, _ThroughEncodings(mean), readout, a[take],
+                         b[take])
+  assert fast._replace(seconds=0) == slow._replace(seconds=0)
+  # the states themselves, step by step, on the first pairs
+  states = prog.initial_states(a[:50], b[:50])
+  decisions = permjax.CountDecisions(prog, mean, readout)
+  for _ in range(min(prog.steps, 40)):
+    matched = prog.matches(states)
+    n, c1 = matched.sum(1), prog.writes_of(matched)
+    want = readout.bits_at(mean.from_counts(prog, n, c1), n, prog.k,
+                           mean.members)
+    got = decisions.read(n, c1)
+    assert np.array_equal(got, want)
+    states = got
+  assert decisions.monotone  # the exact mean grows with the count
+
+def test_count_decisions_not_monotone_in_the_count():
+  """A predictor whose output falls with the writer count: the table is
+  read by a gather (no per-(class, n) threshold exists), still equal to the
+  float64 path."""
+
+  class Falling:
+    members, kernel = 1, "ntk"
+
+    def from_counts(self, program, n, c1, weights=None):
+      del weights
+      c1 = np.asarray(c1, np.float64)
+      return np.where(np.asarray(n)[:, None] > 0, 0.5 - np.abs(c1 - 1), 0.0)
+
+  prog = permjax.program("multiplication", 2)
+  states = prog.initial_states(*prog.all_pairs())
+  matched = prog.matches(states)
+  n, c1 = matched.sum(1), prog.writes_of(matched)
+  readout = permjax.readout.fixed(0.0)
+  decisions = permjax.CountDecisions(prog, Falling(), readout)
+  want = readout.bits_at(Falling().from_counts(prog, n, c1), n, prog.k)
+  assert np.array_equal(decisions.read(n, c1), want)
+  assert not decisions.monotone

@@ -179,9 +179,11 @@ def _differing_fields(program, a, b):
           if not np.array_equal(program.field(a, name), program.field(b, name))]
 
 
-def _run_batch(program, predictor, readout, sa, sb, until_first_error):
+def _run_batch(program, predictor, readout, sa, sb, until_first_error,
+               decisions=None):
   """Runs one batch of pairs; returns (first failure, wrong results, failed
-  per pair, whether some step left the OR rule)."""
+  per pair, whether some step left the OR rule). ``decisions``: a
+  count-determined predictor's :class:`permjax.CountDecisions`."""
   states = program.initial_states(sa, sb)  # each pair's latest state
   left = np.zeros(len(sa), bool)
   first = None
@@ -198,10 +200,8 @@ def _run_batch(program, predictor, readout, sa, sb, until_first_error):
     matched = program.matches_unchecked(cur)
     c1 = program.writes_of(matched)
     ref = c1 > 0
-    if hasattr(predictor, "from_counts"):  # no encodings needed
-      n = matched.sum(1)
-      outputs = predictor.from_counts(program, n, c1)
-      nxt = readout.bits_at(outputs, n, program.k, predictor.members)
+    if decisions is not None:  # no encodings, no float arithmetic
+      nxt = decisions.read(matched.sum(1), c1)
     else:
       x = program.encode_matches(matched)
       outputs = np.asarray(predictor(program, x), np.float64)
@@ -298,6 +298,10 @@ def execute(program: tpl.Program, predictor, readout=None, a=None, b=None, *,
   readout = readout_lib.check_readout(
       readout_lib.zero() if readout is None else readout)
   readout = readout.follow(getattr(predictor, "kernel", None))
+  # a count-determined predictor's bits, tabulated once by its own float64
+  # path (the mean from counts, then the readout) and then only looked up
+  decisions = (predictors.CountDecisions(program, predictor, readout)
+               if hasattr(predictor, "from_counts") else None)
   if (isinstance(batch, bool) or not isinstance(batch, (int, np.integer))
       or batch < 1):
     raise ValueError(f"batch (pairs per batch) must be an integer >= 1, got "
@@ -314,7 +318,7 @@ def execute(program: tpl.Program, predictor, readout=None, a=None, b=None, *,
   for s0 in range(0, len(a), batch):
     sa, sb = a[s0:s0 + batch], b[s0:s0 + batch]
     got_first, got_wrong, left, got_deviated = _run_batch(
-        program, predictor, readout, sa, sb, until_first_error)
+        program, predictor, readout, sa, sb, until_first_error, decisions)
     first = got_first if first is None else first
     wrong += got_wrong
     failed += int(left.sum())

@@ -28,7 +28,6 @@ same event as "every node, round and bit right" (docs/theory/graphs.md
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import time
 from typing import NamedTuple
@@ -40,6 +39,7 @@ import numpy as np
 from permjax._src import execution
 from permjax._src import graphs as graphs_lib
 from permjax._src import node_program as node_lib
+from permjax._src import predictors
 from permjax._src import readout as readout_lib
 from permjax._src import validation
 from permjax._src.scorers import GraphTestSet
@@ -272,47 +272,6 @@ def run_graph(node_program: node_lib.NodeProgram, g: graphs_lib.Graph,
 # --- the round on devices ------------------------------------------------------
 
 
-def count_decisions(program, predictor, readout) -> tuple[np.ndarray,
-                                                          np.ndarray]:
-  """What a count-determined predictor reads, as a lookup table: ``(table,
-  column_class)`` with ``table[n, c, column_class[j]]`` the bit read at
-  output ``j`` of a state that matches ``n`` templates, ``c`` of which
-  write ``j`` (``(T + 1, C_max + 1, classes)`` bool; ``column_class``
-  ``(D,)`` indexes the distinct column weights ``C_j``).
-
-  The exact mean of a template state depends only on ``(n, c_j, C_j)``
-  (docs/theory/templates.md §3.1), and so does every readout of it, so this
-  table holds every decision :func:`run_graph` makes on the host —
-  computed by the same float64 code (``predictor.from_counts`` and
-  ``readout.bits_at``), whatever precision the devices run in. The
-  readout's fixed-zero columns are left to the caller. ``predictor=None``
-  (the OR rule) reads ``c > 0``.
-
-  Example:
-    >>> from permjax._src.programs import flooding
-    >>> from permjax._src import predictors
-    >>> fl = flooding.flooding_program(1, 2)
-    >>> table, cls = count_decisions(fl.program, predictors.exact_mean(),
-    ...                              readout_lib.zero())
-    >>> table.shape[:2] == (fl.program.T + 1, 3), bool(table[0].any())
-    (True, False)
-  """
-  weights = program.column_weights()
-  classes, column_class = np.unique(weights, return_inverse=True)
-  c_max = int(weights.max(initial=0))
-  n = np.repeat(np.arange(program.T + 1), c_max + 1)
-  c = np.tile(np.arange(c_max + 1), program.T + 1)
-  counts = np.broadcast_to(c[:, None], (len(n), len(classes)))
-  if predictor is None:
-    bits = (counts > 0) & (n > 0)[:, None]
-  else:
-    plain = dataclasses.replace(readout, fixed_zeros=())
-    bits = plain.bits_at(predictor.from_counts(program, n, counts, classes),
-                         n, program.k, predictor.members)
-  return (bits.reshape(program.T + 1, c_max + 1, len(classes)),
-          column_class.astype(np.int32))
-
-
 def _device_round(states, real, const, split, apply=None):
   """One synchronous round of every node on the devices: ``(next states,
   bits read, OR-rule bits, inbox)``; ``apply(params, x)`` is a network
@@ -440,9 +399,9 @@ def run_graph_sharded(node_program: node_lib.NodeProgram,
 
   * count-determined ones — the OR rule (``None``) or one with
     ``from_counts`` (:func:`permjax.exact_mean`): their decisions are made
-    on the host in float64 once (:func:`count_decisions`) and the devices
-    only look them up, so the result equals :func:`run_graph`'s bit for
-    bit;
+    on the host in float64 once (:class:`permjax.CountDecisions`) and the
+    devices only look them up, so the result equals :func:`run_graph`'s
+    bit for bit;
   * network averages (:func:`permjax.network_average`): the members
     themselves read every node's encoding every round (the trained ensemble
     as the update function, on or off the ideal trajectory), in the
@@ -510,17 +469,18 @@ def run_graph_sharded(node_program: node_lib.NodeProgram,
            "writes": program.training_set()[1][:program.T].astype(
                np.float32)}
   if predictor is not None:
-    fixed = np.zeros(program.D, bool)
-    fixed[list(readout.fixed_zeros)] = True
-    const["fixed"] = fixed
+    decisions = predictors.CountDecisions(
+        program, None if apply is not None else predictor, readout)
+    const["fixed"] = decisions.fixed
   if apply is not None:
     const["params"] = predictor.params
     const["pad_row"] = np.zeros(program.k - program.T, np.float32)
     const["threshold"] = _float32_below(_threshold_table(
         readout, program, predictor.members))
   elif predictor is not None:
-    const["table"], const["column_class"] = count_decisions(
-        program, predictor, readout)
+    decisions.upto(program.T)
+    const["table"] = decisions.table
+    const["column_class"] = decisions.column_class
   size = mesh.devices.size
   padded = -(-g.n // size) * size
   closed = graphs_lib.adjacency(g, self_loops=True).tocoo()

@@ -20,6 +20,7 @@ mean). Four kinds:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import jax
@@ -135,6 +136,116 @@ class ExactMean:
     mean *= (alpha - beta)[None]
     mean += np.multiply.outer(np.asarray(weights, np.float64), beta)
     return mean.T
+
+
+class CountDecisions:
+  """What a count-determined predictor reads, as a lookup table.
+
+  The exact mean of a template state at output ``j`` depends only on the
+  number ``n`` of matched templates, the number ``c`` of them that write
+  ``j`` and the column weight ``C_j`` (docs/theory/templates.md §3.1), and
+  so does every readout of it. ``table[n, c, column_class[j]]`` holds that
+  bit, computed once by the float64 path itself (``predictor.from_counts``
+  then ``readout.bits_at``), rows added as larger ``n`` arrive; the
+  readout's fixed-zero columns are :attr:`fixed`. The executor and the
+  device driver read bits from it instead of forming the ``(B, D)`` float64
+  mean every step: the same bits, a gather instead of the arithmetic.
+
+  Attributes:
+    table: ``(rows, C_max + 1, classes)`` bool, rows ``n = 0..rows-1``.
+    column_class: ``(D,)`` int32, each output's index into the distinct
+      column weights.
+    fixed: ``(D,)`` bool, the readout's fixed-zero columns.
+
+  Example:
+    >>> from permjax._src import readout as readout_lib
+    >>> from permjax._src.programs import addition
+    >>> prog = addition.addition_program(3)
+    >>> dec = CountDecisions(prog, exact_mean(), readout_lib.zero())
+    >>> matched = prog.matches(prog.initial_states([5], [3]))
+    >>> n, c1 = matched.sum(1), prog.writes_of(matched)
+    >>> bool(np.array_equal(dec.read(n, c1), c1 > 0))   # the mean's sign
+    True
+  """
+
+  def __init__(self, program: tpl.Program, predictor, readout):
+    weights = program.column_weights()
+    classes, column_class = np.unique(weights, return_inverse=True)
+    self.column_class = column_class.astype(np.int32)
+    self._classes = classes
+    self._width = int(weights.max(initial=0)) + 1
+    self.fixed = np.zeros(program.D, bool)
+    self.fixed[list(readout.fixed_zeros)] = True
+    self._program, self._predictor = program, predictor
+    self._plain = dataclasses.replace(readout, fixed_zeros=())
+    self.table = np.zeros((0, self._width, len(classes)), bool)
+    self._least_rows, self._least_cache = -1, None
+
+  def upto(self, top: int) -> CountDecisions:
+    """Adds the rows up to ``n = top`` (at most ``T``); returns self."""
+    rows = len(self.table)
+    if top < rows:
+      return self
+    stop = min(max(int(top) + 1, 2 * rows), self._program.T + 1)
+    n = np.repeat(np.arange(rows, stop), self._width)
+    c = np.tile(np.arange(self._width), stop - rows)
+    counts = np.broadcast_to(c[:, None], (len(n), len(self._classes)))
+    if self._predictor is None:
+      bits = (counts > 0) & (n > 0)[:, None]
+    else:
+      bits = self._plain.bits_at(
+          self._predictor.from_counts(self._program, n, counts,
+                                      self._classes),
+          n, self._program.k, self._predictor.members)
+    self.table = np.concatenate([self.table, bits.reshape(
+        stop - rows, self._width, len(self._classes))])
+    return self
+
+  def _least(self):
+    """``(classes, rows)``: per class and ``n``, the least writer count
+    read as 1 (``C + 1``: none), or None if some bit is not monotone in
+    the count (then :meth:`read` gathers from the table itself). The mean
+    ``(α_n − β_n) c + β_n C`` grows with ``c`` where ``α_n > β_n``, so a
+    threshold readout's bits do; only counts ``c ≤ C`` occur."""
+    if self._least_rows == len(self.table):
+      return self._least_cache
+    dtype = np.uint8 if self._width < 255 else np.int32
+    least = np.full((len(self._classes), len(self.table)), self._width,
+                    dtype)
+    for i, weight in enumerate(self._classes.tolist()):
+      bits = self.table[:, :weight + 1, i]                # (rows, c ≤ C)
+      if (bits[:, :-1] & ~bits[:, 1:]).any():
+        least = None
+        break
+      least[i] = np.where(bits.any(1), bits.argmax(1), self._width)
+    self._least_rows, self._least_cache = len(self.table), least
+    return least
+
+  @property
+  def monotone(self) -> bool:
+    """Whether every bit of the rows so far is monotone in the writer
+    count (then :meth:`read` compares counts with one least count per
+    column weight and ``n``; else it gathers from :attr:`table`)."""
+    return self._least() is not None
+
+  def read(self, n, c1) -> np.ndarray:
+    """The bits read at states with ``n`` ``(B,)`` matched templates and
+    writer counts ``c1`` ``(B, D)``: ``(B, D)`` bool (a view of a
+    bit-major ``(D, B)`` array, as :meth:`permjax.Program.writes_of`)."""
+    n = np.asarray(n)
+    self.upto(int(n.max(initial=0)))
+    counts = np.asarray(c1).T                              # (D, B)
+    least = self._least()
+    if least is not None:   # one threshold per (class, n): a compare
+      bits = counts >= least[:, n][self.column_class]
+    else:
+      classes = self.table.shape[2]
+      index = counts.astype(np.int32) * classes
+      index += self.column_class[:, None]
+      index += (n.astype(np.int32) * (self._width * classes))[None, :]
+      bits = self.table.reshape(-1)[index]
+    bits[self.fixed] = False
+    return bits.T
 
 
 def exact_mean(kernel: str = "ntk", spec=None) -> ExactMean:
