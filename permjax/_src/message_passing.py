@@ -86,16 +86,16 @@ def _check_node_program(node_program):
   return node_program
 
 
-def _predict(program, predictor, readout, matched):
-  """(bits read, the OR rule's bits) of the states with ``matched``."""
+def _predict(program, predictor, readout, matched, decisions=None):
+  """(bits read, the OR rule's bits) of the states with ``matched``;
+  ``decisions``: a count-determined predictor's
+  :class:`permjax.CountDecisions`."""
   c1 = program.writes_of(matched)
   ref = c1 > 0
   if predictor is None:
     return ref, ref
-  n = matched.sum(1)
-  if hasattr(predictor, "from_counts"):
-    outputs = predictor.from_counts(program, n, c1)
-    return readout.bits_at(outputs, n, program.k, predictor.members), ref
+  if decisions is not None:
+    return decisions.read(matched.sum(1), c1), ref
   x = program.encode_matches(matched)
   outputs = np.asarray(predictor(program, x), np.float64)
   return readout.bits(outputs, x, predictor.members), ref
@@ -121,6 +121,8 @@ def _rounds(program, split, closed, states, budget, predictor, readout, *,
   cases), every case stops where it would alone.
   """
   closed = closed.tocsr()
+  decisions = (predictors.CountDecisions(program, predictor, readout)
+               if hasattr(predictor, "from_counts") else None)
   n = states.shape[0]
   bits = np.zeros_like(states)
   inbox = np.zeros((n, states.shape[1] - split), np.int32)
@@ -132,7 +134,7 @@ def _rounds(program, split, closed, states, budget, predictor, readout, *,
     matched = program.matches_unchecked(states[rows])
     if visit is not None:
       visit(matched, rows)
-    new, ref = _predict(program, predictor, readout, matched)
+    new, ref = _predict(program, predictor, readout, matched, decisions)
     if deviation is None and not np.array_equal(new, ref):
       deviation = r
       if until_first_error:
