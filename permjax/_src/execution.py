@@ -201,7 +201,7 @@ def _run_batch(program, predictor, readout, sa, sb, until_first_error,
     c1 = program.writes_of(matched)
     ref = c1 > 0
     if decisions is not None:  # no encodings, no float arithmetic
-      nxt = decisions.read(matched.sum(1), c1)
+      nxt = decisions.read(program.count_matches(matched), c1)
     else:
       x = program.encode_matches(matched)
       outputs = np.asarray(predictor(program, x), np.float64)

@@ -95,7 +95,7 @@ def _predict(program, predictor, readout, matched, decisions=None):
   if predictor is None:
     return ref, ref
   if decisions is not None:
-    return decisions.read(matched.sum(1), c1), ref
+    return decisions.read(program.count_matches(matched), c1), ref
   x = program.encode_matches(matched)
   outputs = np.asarray(predictor(program, x), np.float64)
   return readout.bits(outputs, x, predictor.members), ref

@@ -407,6 +407,22 @@ class Program:
       m = m.astype(bool)
     return m
 
+  def count_matches(self, matches) -> np.ndarray:
+    """``n``: how many templates each state matches, ``(B,)`` (uint16 below
+    2^16 templates), from :meth:`matches_unchecked`'s ``(B, T)`` view of a
+    template-major array (summed row by row: ten times a ``sum(1)``).
+
+    Example:
+      >>> from permjax._src.programs import addition
+      >>> prog = addition.addition_program(2)
+      >>> m = prog.matches_unchecked(prog.initial_states([1, 3], [2, 3]))
+      >>> prog.count_matches(m).tolist() == m.sum(1).tolist()
+      True
+    """
+    by_template = np.asarray(matches, bool).T.view(np.uint8)   # (T, B)
+    return np.add.reduce(by_template, axis=0,
+                         dtype=np.uint16 if self.T < 1 << 16 else np.int64)
+
   def writes_of(self, matches) -> np.ndarray:
     """``c1``: per output bit, how many of the matched templates write it,
     ``(B, D)`` (uint8 counts, int32 where a bit has 255 writers or more):
