@@ -13,6 +13,7 @@ module is dtype independent: it passed with JAX_ENABLE_X64=1 too, and CI's
 float64 pass skips it.
 """
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -22,7 +23,6 @@ import numpy as np
 import pytest
 
 import permjax
-from permjax._src.node_program import NodeProgram
 
 pytestmark = pytest.mark.dtype_independent
 
@@ -76,6 +76,34 @@ def test_bfs_with_fixed_zeros_equals_host_driver():
     assert dev.correct and dev.truth.tolist() == want
 
 
+class _ThroughEncodings:
+  """The exact mean without ``from_counts``: the host driver then encodes
+  every recomputed node and reads the float64 mean."""
+
+  def __init__(self, mean):
+    self.mean, self.members, self.kernel = mean, mean.members, mean.kernel
+
+  def __call__(self, program, x):
+    return self.mean(program, x)
+
+
+@pytest.mark.parametrize("rule", ["zero_fixed", "midpoint", "fixed:0.9"])
+def test_count_decisions_equal_the_encodings_path(rule):
+  """Both drivers read the exact mean from count decisions; the host driver
+  through the encodings and the float64 mean must give the same run (BFS:
+  structural zeros, per-n thresholds; a high threshold that fails)."""
+  prog = permjax.bfs_program(4, 2)
+  readout = permjax.readout.from_name(rule, "ntk", program=prog.program)
+  g = G.cycle_graph(5)
+  slow = permjax.run_graph(prog, g, {"source": 0},
+                           predictor=_ThroughEncodings(permjax.exact_mean()),
+                           readout=readout)
+  for run in (permjax.run_graph, permjax.run_graph_sharded):
+    assert_same(slow, run(prog, g, {"source": 0},
+                          predictor=permjax.exact_mean(), readout=readout))
+  assert slow.correct == (rule != "fixed:0.9")
+
+
 def test_first_deviation_and_until_first_error():
   # a threshold above every 1-bit mean reads the first written bit as 0
   fl = permjax.flooding_program(1, 2)
@@ -111,7 +139,7 @@ def test_slot_collision_names_the_same_node_and_bit():
       states[:, fl.program.index(f"myslot{s}", 0)] = s == 0
     return states
 
-  bad = NodeProgram("one slot for all", fl.program, fl.outbox, fl.slots,
+  bad = permjax.NodeProgram("one slot for all", fl.program, fl.outbox, fl.slots,
                     everyone_in_slot0, fl.output, fl.truth, fl.rounds,
                     fl.inputs, 2)
   messages = []
@@ -136,6 +164,10 @@ def test_bad_input_is_refused():
     permjax.run_graph_sharded(fl, G.path_graph(3), FLOOD, mesh="cpu")
   with pytest.raises(ValueError, match="rounds must be"):
     permjax.run_graph_sharded(fl, G.path_graph(3), FLOOD, rounds=0)
+  with pytest.raises(ValueError, match="needs analytic"):
+    permjax.run_graph_sharded(fl, G.path_graph(3), FLOOD,
+                              predictor=permjax.exact_mean(),
+                              readout=permjax.readout.self_calibrated())
 
 
 def test_two_devices_split_the_nodes():
@@ -219,8 +251,15 @@ def test_network_average_on_devices_equals_host(flooding_networks, g, rule):
   assert dev.correct == dev.matches_or_rule
 
 
-def test_network_average_refuses_self_calibrated(flooding_networks):
+def test_network_average_bad_input(flooding_networks):
   fl, avg = flooding_networks
   with pytest.raises(ValueError, match="needs analytic"):
     permjax.run_graph_sharded(fl, G.path_graph(3), FLOOD, predictor=avg,
                               readout=permjax.readout.self_calibrated())
+  # same k and D, another program: named, not run with the wrong networks
+  other = permjax.NodeProgram(
+      "relabelled", dataclasses.replace(fl.program, name="relabelled"),
+      fl.outbox, fl.slots, fl.initial, fl.output, fl.truth, fl.rounds,
+      fl.inputs, 3)
+  with pytest.raises(ValueError, match="trained for flooding"):
+    permjax.run_graph_sharded(other, G.path_graph(3), FLOOD, predictor=avg)

@@ -243,7 +243,8 @@ class _ThroughEncodings:
 @pytest.mark.parametrize("name,bits", [("addition", 4), ("multiplication", 3),
                                        ("sbn_gcd", 4)])
 @pytest.mark.parametrize("rule", ["zero", "zero_fixed", "fixed:0.2",
-                                  "midpoint", "optimal", "margin"])
+                                  "midpoint", "optimal", "margin",
+                                  "self_calibrated"])
 def test_count_decisions_equal_the_float64_path(name, bits, rule):
   """The executor reads a count-determined predictor's bits from a table;
   every run equals the run through the encodings and the float64 mean,
@@ -258,6 +259,10 @@ def test_count_decisions_equal_the_float64_path(name, bits, rule):
   slow = permjax.execute(prog, _ThroughEncodings(mean), readout, a[take],
                          b[take])
   assert fast._replace(seconds=0) == slow._replace(seconds=0)
+  if not readout.analytic:  # thresholds from each batch: no table
+    with pytest.raises(ValueError, match="not a function of the counts"):
+      permjax.CountDecisions(prog, mean, readout)
+    return
   # the states themselves, step by step, on the first pairs
   states = prog.initial_states(a[:50], b[:50])
   decisions = permjax.CountDecisions(prog, mean, readout)
@@ -293,3 +298,20 @@ def test_count_decisions_not_monotone_in_the_count():
   want = readout.bits_at(Falling().from_counts(prog, n, c1), n, prog.k)
   assert np.array_equal(decisions.read(n, c1), want)
   assert not decisions.monotone
+
+
+def test_count_decisions_bad_input():
+  prog = permjax.program("addition", 2)
+  with pytest.raises(ValueError, match="fixed_zeros column 99 is outside"):
+    permjax.CountDecisions(prog, permjax.exact_mean(),
+                           permjax.readout.Readout("zero", fixed_zeros=(99,)))
+
+  class OldStyle:  # from_counts without the column weights
+    members, kernel = 1, "ntk"
+
+    def from_counts(self, program, n, c1):
+      return np.zeros(np.shape(c1))
+
+  assert not permjax.readout.from_name("zero", "ntk").fixed_zeros
+  with pytest.raises(TypeError, match="must accept"):
+    permjax.CountDecisions(prog, OldStyle(), permjax.readout.zero())

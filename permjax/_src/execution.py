@@ -202,6 +202,10 @@ def _run_batch(program, predictor, readout, sa, sb, until_first_error,
     ref = c1 > 0
     if decisions is not None:  # no encodings, no float arithmetic
       nxt = decisions.read(program.count_matches(matched), c1)
+    elif hasattr(predictor, "from_counts"):  # a batch-calibrated readout
+      n = matched.sum(1)
+      outputs = predictor.from_counts(program, n, c1)
+      nxt = readout.bits_at(outputs, n, program.k, predictor.members)
     else:
       x = program.encode_matches(matched)
       outputs = np.asarray(predictor(program, x), np.float64)
@@ -301,7 +305,7 @@ def execute(program: tpl.Program, predictor, readout=None, a=None, b=None, *,
   # a count-determined predictor's bits, tabulated once by its own float64
   # path (the mean from counts, then the readout) and then only looked up
   decisions = (predictors.CountDecisions(program, predictor, readout)
-               if hasattr(predictor, "from_counts") else None)
+               if predictors.reads_counts(predictor, readout) else None)
   if (isinstance(batch, bool) or not isinstance(batch, (int, np.integer))
       or batch < 1):
     raise ValueError(f"batch (pairs per batch) must be an integer >= 1, got "

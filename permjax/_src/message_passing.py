@@ -96,6 +96,10 @@ def _predict(program, predictor, readout, matched, decisions=None):
     return ref, ref
   if decisions is not None:
     return decisions.read(program.count_matches(matched), c1), ref
+  if hasattr(predictor, "from_counts"):  # a batch-calibrated readout
+    n = matched.sum(1)
+    outputs = predictor.from_counts(program, n, c1)
+    return readout.bits_at(outputs, n, program.k, predictor.members), ref
   x = program.encode_matches(matched)
   outputs = np.asarray(predictor(program, x), np.float64)
   return readout.bits(outputs, x, predictor.members), ref
@@ -122,7 +126,7 @@ def _rounds(program, split, closed, states, budget, predictor, readout, *,
   """
   closed = closed.tocsr()
   decisions = (predictors.CountDecisions(program, predictor, readout)
-               if hasattr(predictor, "from_counts") else None)
+               if predictors.reads_counts(predictor, readout) else None)
   n = states.shape[0]
   bits = np.zeros_like(states)
   inbox = np.zeros((n, states.shape[1] - split), np.int32)
@@ -286,7 +290,7 @@ def _device_round(states, real, const, split, apply=None):
   c1 = dot(matched.astype(jnp.float32), const["writes"]).astype(jnp.int32)
   ref = c1 > 0
   if apply is not None:   # the members read the encodings themselves
-    x = matched / jnp.sqrt(jnp.maximum(n, 1))[:, None]
+    x = matched.astype(const["unit"].dtype) * const["unit"][n][:, None]
     x = jnp.pad(x, ((0, 0), (0, const["pad_row"].shape[0])))
     out = apply(const["params"], x)
     bits = ((out > const["threshold"][n][:, None]) & (n > 0)[:, None]
@@ -356,14 +360,14 @@ def _threshold_table(readout, program, members) -> np.ndarray:
   return np.concatenate([[np.inf], thr])
 
 
-def _float32_below(values) -> np.ndarray:
-  """The largest float32 ``t32 <= t`` for each float64 ``t``: a float32
-  output ``o`` has ``o > t32`` exactly when ``float64(o) > t`` (the host
-  readout's comparison)."""
+def _rounded_below(values, dtype) -> np.ndarray:
+  """The largest ``dtype`` number ``t' <= t`` for each float64 ``t``: an
+  output ``o`` of that dtype has ``o > t'`` exactly when ``float64(o) > t``
+  (the host readout's comparison)."""
   values = np.asarray(values, np.float64)
-  out = values.astype(np.float32)
+  out = values.astype(dtype)
   over = out.astype(np.float64) > values
-  out[over] = np.nextafter(out[over], np.float32(-np.inf))
+  out[over] = np.nextafter(out[over], dtype.type(-np.inf))
   return out
 
 
@@ -406,11 +410,14 @@ def run_graph_sharded(node_program: node_lib.NodeProgram,
     bit for bit;
   * network averages (:func:`permjax.network_average`): the members
     themselves read every node's encoding every round (the trained ensemble
-    as the update function, on or off the ideal trajectory), in the
-    training dtype, against the readout's threshold rounded down to that
-    dtype so that each comparison is the host's; the averages may differ
-    from the host's in the last float bits (another summation order), so
-    equality with :func:`run_graph` is tested, not guaranteed.
+    as the update function, on or off the ideal trajectory). The encoding
+    is the host's (1/√n in float64, cast to the members' dtype) and the
+    threshold is rounded down to that dtype, so a comparison differs from
+    the host's only where the averages do: the device averages in the
+    members' dtype (float32 by default), the host in float64, and the
+    members' matrix products may sum in another order. Equality with
+    :func:`run_graph` is tested, not guaranteed: an average within a few
+    float32 ulps of a threshold can read differently.
 
   Tabulated ensembles (:class:`permjax.EnsembleMean`) answer only on their
   test set and run on the host driver.
@@ -429,8 +436,9 @@ def run_graph_sharded(node_program: node_lib.NodeProgram,
 
   Raises:
     SlotCollisionError: a summed outbox bit above 1.
-    ValueError: a predictor of neither kind, or a readout without analytic
-      thresholds with a network average.
+    ValueError: a predictor of neither kind, networks trained for another
+      program, or a readout without analytic thresholds
+      (``self_calibrated``).
 
   Example:
     >>> from permjax._src.programs import flooding
@@ -442,16 +450,19 @@ def run_graph_sharded(node_program: node_lib.NodeProgram,
   """
   node_program, predictor, readout = _setup(node_program, predictor, readout)
   apply = getattr(predictor, "device_apply", None)
-  if predictor is not None and apply is None and not hasattr(
-      predictor, "from_counts"):
+  if predictor is not None and not readout.analytic:
+    raise ValueError(f"the {readout.rule} readout sets its thresholds from "
+                     f"each batch's outputs; run_graph_sharded needs "
+                     f"analytic ones (use permjax.run_graph)")
+  if predictor is not None and apply is None and not predictors.reads_counts(
+      predictor, readout):
     raise ValueError(f"run_graph_sharded runs the OR rule, count-determined "
                      f"predictors (from_counts: permjax.exact_mean()) and "
                      f"network averages (permjax.network_average); "
                      f"{type(predictor).__name__} is neither (an ensemble "
                      f"tabulated on a test set runs with permjax.run_graph)")
-  if apply is not None and not readout.analytic:
-    raise ValueError(f"the {readout.rule} readout learns its thresholds from "
-                     f"the outputs; run_graph_sharded needs analytic ones")
+  if apply is not None:
+    predictor.check(node_program.program)
   rounds_per_call = validation.integer("rounds_per_call", rounds_per_call, 1)
   mesh = node_mesh() if mesh is None else mesh
   if not isinstance(mesh, jax.sharding.Mesh) or len(mesh.axis_names) != 1:
@@ -475,10 +486,14 @@ def run_graph_sharded(node_program: node_lib.NodeProgram,
         program, None if apply is not None else predictor, readout)
     const["fixed"] = decisions.fixed
   if apply is not None:
+    dtype = np.dtype(predictor.nets.config.jnp_dtype)
     const["params"] = predictor.params
-    const["pad_row"] = np.zeros(program.k - program.T, np.float32)
-    const["threshold"] = _float32_below(_threshold_table(
-        readout, program, predictor.members))
+    const["pad_row"] = np.zeros(program.k - program.T, dtype)
+    # the host's encoding: 1/√n in float64, then cast to the members' dtype
+    const["unit"] = (1.0 / np.sqrt(np.maximum(np.arange(program.T + 1), 1))
+                     ).astype(dtype)
+    const["threshold"] = _rounded_below(_threshold_table(
+        readout, program, predictor.members), dtype)
   elif predictor is not None:
     decisions.upto(program.T)
     const["table"] = decisions.table

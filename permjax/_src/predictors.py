@@ -21,6 +21,7 @@ mean). Four kinds:
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 
 import jax
@@ -138,6 +139,31 @@ class ExactMean:
     return mean.T
 
 
+def reads_counts(predictor, readout) -> bool:
+  """Whether ``predictor``'s bits under ``readout`` can be read from
+  :class:`CountDecisions`: it has ``from_counts(program, n, c1,
+  weights=None)`` (a mean that depends on a state only through its counts)
+  and the readout has analytic thresholds (not ``self_calibrated``, whose
+  thresholds come from each batch's outputs).
+
+  Example:
+    >>> from permjax._src import readout as readout_lib
+    >>> reads_counts(exact_mean(), readout_lib.midpoint("ntk"))
+    True
+    >>> reads_counts(exact_mean(), readout_lib.self_calibrated())
+    False
+  """
+  method = getattr(predictor, "from_counts", None)
+  if method is None or not readout.analytic:
+    return False
+  try:
+    params = inspect.signature(method).parameters
+  except (TypeError, ValueError):
+    return False
+  return "weights" in params or any(
+      p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
 class CountDecisions:
   """What a count-determined predictor reads, as a lookup table.
 
@@ -169,6 +195,17 @@ class CountDecisions:
   """
 
   def __init__(self, program: tpl.Program, predictor, readout):
+    if not readout.analytic:
+      raise ValueError(f"the {readout.rule} readout sets its thresholds from "
+                       f"each batch's outputs; its bits are not a function of "
+                       f"the counts alone (read it from the float64 mean)")
+    if readout.fixed_zeros and readout.fixed_zeros[-1] >= program.D:
+      raise ValueError(f"fixed_zeros column {readout.fixed_zeros[-1]} is "
+                       f"outside the {program.D} outputs of {program.name}")
+    if predictor is not None and not reads_counts(predictor, readout):
+      raise TypeError(f"{type(predictor).__name__}.from_counts must accept "
+                      f"(program, n, c1, weights=None): the decisions read "
+                      f"one column per distinct column weight")
     weights = program.column_weights()
     classes, column_class = np.unique(weights, return_inverse=True)
     self.column_class = column_class.astype(np.int32)
@@ -394,7 +431,9 @@ class NetworkAverage:
     self.ids = np.arange(self.members)
     self.params = nets.stacked_params(self.ids)  # trains them now
 
-  def _check(self, program):
+  def check(self, program: tpl.Program) -> tpl.Program:
+    """``program`` if these networks were trained for it; else one
+    ValueError naming both."""
     program = check_program(program)
     if program.fingerprint != self.fingerprint:
       raise ValueError(f"these networks were trained for {self.program_name} "
@@ -404,7 +443,7 @@ class NetworkAverage:
     return program
 
   def __call__(self, program: tpl.Program, x) -> np.ndarray:
-    program = self._check(program)
+    program = self.check(program)
     x = check_encodings(program, x)
     return self.nets.outputs(self.ids, x).mean(0)
 

@@ -329,16 +329,16 @@ def bfs_ensemble_cases(config: Config, delta: int, states: int = 0):
   program = permjax.bfs_program(4, delta)
   cases = family_cases(config, delta)
   states = states or config.bfs_states
-  counted = permjax.graph_test_set(program, cases, encode=False)
-  if len(counted.truth) <= states:
-    return cases, permjax.graph_test_set(program, cases)
-  take, test = 1, permjax.graph_test_set(program, cases[:1])
-  while take < len(cases):
-    more = permjax.graph_test_set(program, cases[:take + 1])
-    if len(more.x) > states:
+  # one bounds-only pass over every case: the distinct encodings of each
+  # prefix of cases are the distinct rows on the prefix's paths
+  path = permjax.graph_test_set(program, cases, encode=False).path
+  seen, take = set(), 0
+  for row in path:
+    seen.update(row[row >= 0].tolist())
+    if take and len(seen) > states:
       break
-    take, test = take + 1, more
-  return cases[:take], test
+    take += 1
+  return cases[:take], permjax.graph_test_set(program, cases[:take])
 
 
 def run_bfs_grow(config: Config, delta: int, regime: str, seed: int,
