@@ -52,6 +52,25 @@ def test_tiny_run_and_resume(tmp_path):
   assert [strip(r) for r in again] == [strip(r) for r in records]
 
 
+def test_device_driver_units_equal_host():
+  """``driver="device"``: flooding validated on the devices, and the large
+  graph flooded by the same members applied there (a network average)
+  instead of a table over the visited encodings — same verdicts, rounds
+  and members."""
+  host = _tiny()
+  device = configs.Config(**{**host.__dict__, "driver": "device"})
+  for unit in (("validate", "grid:3x4"), ("large", "cycle:40", "ntk")):
+    a = run_lib.run_unit(host, unit, None, None)
+    b = run_lib.run_unit(device, unit, None, None)
+    assert (a["driver"], b["driver"]) == ("host", "device")
+    for key in ("correct", "rounds_run", "max_inbox", "members",
+                "exact_mean_equals_or_rule", "equals_or_rule",
+                "first_deviation", "wrong_encodings"):
+      assert a.get(key) == b.get(key), key
+  with pytest.raises(ValueError, match="driver must be"):
+    configs.Config(driver="gpu")
+
+
 def test_config_errors(capsys):
   with pytest.raises(ValueError, match="suite 'graph_2'"):
     configs.Config(suites=("graph_2",))

@@ -76,6 +76,13 @@ class Config:
       against the OR rule at every node, round and bit, and against scipy.
     large: a graph flooded by a finite ensemble of the margin rule's
       union-bound size (both parameterizations), or ``""``.
+    driver: which message-passing loop runs ``validate`` and ``large``:
+      ``"host"`` (:func:`permjax.run_graph`: numpy, only changed nodes
+      recomputed; the ensemble read from a table over the graph's visited
+      encodings) or ``"device"`` (:func:`permjax.run_graph_sharded`: every
+      node every round on the devices, nodes split over all of them; the
+      ensemble's members applied to every node's encoding,
+      :func:`permjax.network_average`).
     ablations: run the collision and readout-placement ablations.
     bfs_degrees: degree caps Δ of the BFS family (:func:`permjax.graphs.
       bfs_family`: ``bfs_graphs`` random connected graphs of 2–7 nodes, each
@@ -128,6 +135,7 @@ class Config:
                                "grid:300x300", "regular3:10000",
                                "regular4:100000", "star:20", "complete:15")
   large: str = "regular3:10000"
+  driver: str = "host"
   ablations: bool = True
   bfs_degrees: tuple[int, ...] = ()
   bfs_graphs: int = 100
@@ -151,6 +159,9 @@ class Config:
         parse_graph(name)  # raises with the expected forms
     if self.large and not GRAPH.match(self.large):
       parse_graph(self.large)
+    if self.driver not in ("host", "device"):
+      raise ValueError(f"driver must be 'host' or 'device', got "
+                       f"{self.driver!r}")
     units_lib.check_regimes(self.regimes)
     if not self.rules:
       raise ValueError("rules is empty")

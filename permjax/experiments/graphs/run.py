@@ -87,9 +87,12 @@ def run_validate(config: Config, name: str) -> dict:
   start = time.perf_counter()
   colours = permjax.graphs.distance2_colouring(g, program.slots)
   colour_seconds = time.perf_counter() - start
-  run = permjax.run_graph(program, g, {"source": 0, "message": 1},
-                         predictor=permjax.exact_mean(), colours=colours)
+  drive = (permjax.run_graph if config.driver == "host"
+           else permjax.run_graph_sharded)
+  run = drive(program, g, {"source": 0, "message": 1},
+              predictor=permjax.exact_mean(), colours=colours)
   return {"graph": name, "program": program.name, "nodes": g.n,
+          "driver": config.driver,
           "edges": int(len(g.edges)), "max_degree": delta,
           "slots": program.slots, "colours_used": int(colours.max()) + 1,
           "k": program.k, "rounds_budget": run.rounds,
@@ -212,15 +215,23 @@ def run_large(config: Config, name: str, regime: str) -> dict:
   margin = permjax.graph_margin(program, test, kernel)
   members = permjax.graph_ensemble_size(program, test, margin, kernel=kernel)
   width = config.widths[-1]
-  src = _source(config, regime, width, program, test,
-                _key(config, name, regime, width, 0))
+  key = _key(config, name, regime, width, 0)
+  src = _source(config, regime, width, program, test, key)
   average, status, _ = permjax.ensemble_average(src, members, config.chunk)
-  predictor = permjax.EnsembleMean(program.program, test, average, members,
-                                   src.info, status)
-  run = permjax.run_graph(program, g, inputs, predictor=predictor,
-                          readout=margin, until_first_error=True)
+  if config.driver == "host":
+    predictor = permjax.EnsembleMean(program.program, test, average, members,
+                                     src.info, status)
+    run = permjax.run_graph(program, g, inputs, predictor=predictor,
+                            readout=margin, until_first_error=True)
+  else:  # the same members (fold_in(key, i)), applied on the devices
+    predictor = permjax.network_average(
+        program.program, members, key, units_lib.spec_of(regime, width),
+        config.train)
+    run = permjax.run_graph_sharded(program, g, inputs, predictor=predictor,
+                                    readout=margin, until_first_error=True)
   wrong = margin.bits(average, test.x, members) != test.truth
   return {"graph": name, "regime": regime, "kernel": kernel, "width": width,
+          "driver": config.driver,
           "program": program.name, "nodes": g.n, "encodings": len(test.x),
           "margin_tau": float(margin.tau), "members": int(members),
           "member_source": src.info,
