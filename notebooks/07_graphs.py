@@ -172,3 +172,39 @@ prog, inputs = algorithms["dfs"]
 run = permjax.run_graph(prog, g, inputs, predictor=permjax.exact_mean())
 print("DFS by the exact mean:", run.correct, run.matches_or_rule)
 assert run.correct and run.matches_or_rule
+
+# %% [markdown]
+# ## On the devices: every node every round, and the members themselves
+#
+# `permjax.run_graph_sharded` runs the same rounds in a jitted loop on the
+# JAX devices, the nodes split over a mesh (`permjax.node_mesh()`: every
+# device; one CPU here, a GPU or a TPU slice elsewhere). Matching and
+# writing are GEMMs; the exact mean's bits are looked up from a table made
+# once in float64 (`permjax.CountDecisions`), so the two drivers agree bit
+# for bit. A finite ensemble runs there as a *network average*: its members
+# read every node's encoding every round — the trained ensemble as the
+# update function, with no table over visited encodings.
+
+# %%
+g = G.random_regular_graph(2000, 3, seed=0)
+fl = permjax.flooding_program(1, 3)
+flood = {"source": 0, "message": 1}
+host = permjax.run_graph(fl, g, flood, predictor=permjax.exact_mean())
+device = permjax.run_graph_sharded(fl, g, flood, predictor=permjax.exact_mean(),
+                                   mesh=permjax.node_mesh())
+print(f"{g.name}: {device.rounds_run} rounds on {permjax.node_mesh().size} "
+      f"device(s); same states as the host driver:",
+      bool((host.states == device.states).all()))
+assert device.correct and (host.states == device.states).all()
+members = permjax.network_average(fl.program, 16, jax.random.key(0),
+                                  permjax.MLPSpec(width=1024),
+                                  permjax.TrainConfig(trainer="linearized"))
+path = G.path_graph(12)
+midpoint = permjax.readout.midpoint()
+run = permjax.run_graph_sharded(fl, path, flood, predictor=members,
+                                readout=midpoint, until_first_error=True)
+print(f"16 width-1024 members on the devices flood {path.name}:",
+      run.correct, "(first wrong round:", run.first_deviation, ")")
+same = permjax.run_graph(fl, path, flood, predictor=members, readout=midpoint,
+                         until_first_error=True)
+assert (same.states == run.states).all()
