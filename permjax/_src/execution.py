@@ -201,7 +201,7 @@ def _run_batch(program, predictor, readout, sa, sb, until_first_error,
     c1 = program.writes_of(matched)
     ref = c1 > 0
     if decisions is not None:  # no encodings, no float arithmetic
-      nxt = decisions.read(program.count_matches(matched), c1)
+      nxt = decisions.read(program.count_matches(matched), c1, ref)
     elif hasattr(predictor, "from_counts"):  # a batch-calibrated readout
       n = matched.sum(1)
       outputs = predictor.from_counts(program, n, c1)
@@ -216,7 +216,8 @@ def _run_batch(program, predictor, readout, sa, sb, until_first_error,
       nxt = readout.bits(outputs, x, predictor.members)
     # (B, D) arrays here are views of bit-major (D, B) ones: reduce over
     # their rows, and keep them bit-major when compacting.
-    wrong = (nxt.T != ref.T).any(axis=0)
+    wrong = (np.zeros(len(run), bool) if nxt is ref
+             else (nxt.T != ref.T).any(axis=0))
     bad = np.flatnonzero(wrong)
     if bad.size and first is None:
       i, j = int(run[bad[0]]), int(bad[0])

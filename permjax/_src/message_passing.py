@@ -95,7 +95,7 @@ def _predict(program, predictor, readout, matched, decisions=None):
   if predictor is None:
     return ref, ref
   if decisions is not None:
-    return decisions.read(program.count_matches(matched), c1), ref
+    return decisions.read(program.count_matches(matched), c1, ref), ref
   if hasattr(predictor, "from_counts"):  # a batch-calibrated readout
     n = matched.sum(1)
     outputs = predictor.from_counts(program, n, c1)

@@ -217,6 +217,10 @@ class CountDecisions:
     self._plain = dataclasses.replace(readout, fixed_zeros=())
     self.table = np.zeros((0, self._width, len(classes)), bool)
     self._least_rows, self._least_cache = -1, None
+    # a class of columns no template writes (their count is always 0), and
+    # whether the fixed zeros are all such columns
+    self._unwritten_class = classes == 0
+    self._fixed_unwritten = not (self.fixed & (weights > 0)).any()
 
   def upto(self, top: int) -> CountDecisions:
     """Adds the rows up to ``n = top`` (at most ``T``); returns self."""
@@ -265,14 +269,27 @@ class CountDecisions:
     column weight and ``n``; else it gathers from :attr:`table`)."""
     return self._least() is not None
 
-  def read(self, n, c1) -> np.ndarray:
+  def read(self, n, c1, or_bits=None) -> np.ndarray:
     """The bits read at states with ``n`` ``(B,)`` matched templates and
     writer counts ``c1`` ``(B, D)``: ``(B, D)`` bool (a view of a
-    bit-major ``(D, B)`` array, as :meth:`permjax.Program.writes_of`)."""
+    bit-major ``(D, B)`` array, as :meth:`permjax.Program.writes_of`).
+
+    ``or_bits``: the OR rule's bits ``c1 > 0``, if the caller has them;
+    when every decision the batch needs is "written at least once" (a
+    least count of 1 for every written column's class at every ``n``
+    present, unwritten columns read 0, fixed zeros among them), the bits
+    are the OR rule's and ``or_bits`` itself is returned (``is`` tells the
+    caller that no bit differs)."""
     n = np.asarray(n)
     self.upto(int(n.max(initial=0)))
     counts = np.asarray(c1).T                              # (D, B)
     least = self._least()
+    if or_bits is not None and least is not None and self._fixed_unwritten:
+      present = np.flatnonzero(np.bincount(n)[1:]) + 1  # n = 0 reads 0
+      needed = least[:, present]
+      if ((needed == 1) | (self._unwritten_class[:, None]
+                           & (needed > 0))).all():
+        return or_bits
     if least is not None:   # one threshold per (class, n): a compare
       bits = counts >= least[:, n][self.column_class]
     else:
