@@ -315,3 +315,22 @@ def test_count_decisions_bad_input():
   assert not permjax.readout.from_name("zero", "ntk").fixed_zeros
   with pytest.raises(TypeError, match="must accept"):
     permjax.CountDecisions(prog, OldStyle(), permjax.readout.zero())
+
+
+def test_count_decisions_or_rule_shortcut():
+  """Where every needed decision is "written at least once" the OR rule's
+  bits are returned as they are; a threshold above some 1-bit means is
+  not that case, and its bits differ from the OR rule's."""
+  prog = permjax.program("addition", 4)
+  states = prog.initial_states(*prog.all_pairs())
+  matched = prog.matches(states)
+  n, c1 = prog.count_matches(matched), prog.writes_of(matched)
+  ref = c1 > 0
+  exact = permjax.CountDecisions(prog, permjax.exact_mean(),
+                                 permjax.readout.zero())
+  assert exact.read(n, c1, ref) is ref
+  high = permjax.CountDecisions(prog, permjax.exact_mean(),
+                                permjax.readout.fixed(0.9))
+  bits = high.read(n, c1, ref)
+  assert bits is not ref and not np.array_equal(bits, ref)
+  assert np.array_equal(bits, high.read(n, c1))
