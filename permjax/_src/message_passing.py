@@ -423,8 +423,10 @@ def run_graph_sharded(node_program: node_lib.NodeProgram,
   test set and run on the host driver.
 
   Args:
-    node_program, g, inputs, predictor, readout, colours, rounds,
-    stop_at_fixed_point, until_first_error, progress: as :func:`run_graph`.
+    node_program: as :func:`run_graph`, and so are ``g``, ``inputs``,
+      ``predictor`` (of the kinds above), ``readout``, ``colours``,
+      ``rounds``, ``stop_at_fixed_point``, ``until_first_error`` and
+      ``progress``.
     mesh: a mesh with one axis (default :func:`node_mesh`); the node count
       is padded to a multiple of its size with isolated nodes that nothing
       reads.
