@@ -158,6 +158,9 @@ def test_bad_input_is_refused():
                                1, {"kernel": "ntk"})
   with pytest.raises(ValueError, match="EnsembleMean is neither"):
     permjax.run_graph_sharded(fl, G.path_graph(3), FLOOD, predictor=table)
+  other = permjax.flooding_program(1, 3).program
+  with pytest.raises(ValueError, match="this ensemble was built for flood"):
+    table(other, np.zeros((1, other.k)))
   with pytest.raises(ValueError, match="rounds_per_call"):
     permjax.run_graph_sharded(fl, G.path_graph(3), FLOOD, rounds_per_call=0)
   with pytest.raises(ValueError, match="mesh must be"):

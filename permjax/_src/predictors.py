@@ -46,6 +46,18 @@ def check_program(program) -> tpl.Program:
   return program
 
 
+def _check_built_for(program, name: str, fingerprint: str,
+                    what: str) -> tpl.Program:
+  """``program`` if its fingerprint is ``fingerprint``; else one ValueError
+  saying ``what`` for ``name`` and naming both fingerprints."""
+  program = check_program(program)
+  if program.fingerprint != fingerprint:
+    raise ValueError(f"{what} for {name} (fingerprint {fingerprint[:12]}), "
+                     f"not for {program.name} (fingerprint "
+                     f"{program.fingerprint[:12]})")
+  return program
+
+
 def check_encodings(program: tpl.Program, x) -> np.ndarray:
   """``x`` if it is a batch of ``program``'s encodings: ``(B, k)``, each row
   the indicator of some templates over √n (or zero), padding columns 0.
@@ -392,12 +404,8 @@ class EnsembleMean:
     self._row = {row.tobytes(): i for i, row in enumerate(keys)}
 
   def __call__(self, program: tpl.Program, x) -> np.ndarray:
-    program = check_program(program)
-    if program.fingerprint != self.fingerprint:
-      raise ValueError(f"this ensemble was built for {self.program_name} "
-                       f"(fingerprint {self.fingerprint[:12]}), not for "
-                       f"{program.name} (fingerprint "
-                       f"{program.fingerprint[:12]})")
+    program = _check_built_for(program, self.program_name, self.fingerprint,
+                              "this ensemble was built")
     x = np.asarray(x)
     out = np.zeros((len(x), program.D))
     keys = np.packbits(x > 0, axis=1)
@@ -451,13 +459,8 @@ class NetworkAverage:
   def check(self, program: tpl.Program) -> tpl.Program:
     """``program`` if these networks were trained for it; else one
     ValueError naming both."""
-    program = check_program(program)
-    if program.fingerprint != self.fingerprint:
-      raise ValueError(f"these networks were trained for {self.program_name} "
-                       f"(fingerprint {self.fingerprint[:12]}), not for "
-                       f"{program.name} (fingerprint "
-                       f"{program.fingerprint[:12]})")
-    return program
+    return _check_built_for(program, self.program_name, self.fingerprint,
+                           "these networks were trained")
 
   def __call__(self, program: tpl.Program, x) -> np.ndarray:
     program = self.check(program)
