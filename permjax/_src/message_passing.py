@@ -78,6 +78,13 @@ class SlotCollisionError(ValueError):
   the program writes outside its node's slot)."""
 
 
+def _collision(where, r, node, col, top) -> SlotCollisionError:
+  """The one message both drivers raise for a summed slot above 1."""
+  return SlotCollisionError(
+      f"{where}, round {r}: outbox bit {col} of node {node} sums to {top} "
+      f"(at most one writer per slot; is the colouring distance-2?)")
+
+
 def _check_node_program(node_program):
   if not isinstance(node_program, node_lib.NodeProgram):
     raise TypeError(f"node_program must be a permjax.NodeProgram (e.g. "
@@ -160,10 +167,7 @@ def _rounds(program, split, closed, states, budget, predictor, readout, *,
       if top > 1:
         at = touched[inbox[touched].max(axis=1).argmax()]
         col = int(inbox[at].argmax())
-        raise SlotCollisionError(
-            f"{where}, round {r}: outbox bit {col} of node {int(at)} sums to "
-            f"{top} (at most one writer per slot; is the colouring "
-            f"distance-2?)")
+        raise _collision(where, r, int(at), col, top)
     else:
       touched = np.zeros(0, np.int64)
     # nodes whose next state may differ: the recomputed ones (own bits) and
@@ -202,6 +206,36 @@ def _check_rounds(budget):
       budget < 1):
     raise ValueError(f"rounds must be an integer >= 1, got {budget!r}")
   return int(budget)
+
+
+def _start(node_program, g, inputs, colours, rounds):
+  """A run's initial states (``(n, D)`` bool; the colouring defaults to
+  :func:`permjax.graphs.distance2_colouring`) and its round budget (the
+  program's unless ``rounds`` is given)."""
+  colours = (graphs_lib.distance2_colouring(g, node_program.slots)
+             if colours is None else colours)
+  states = np.asarray(node_program.initial(g, colours, inputs), bool)
+  return states, _check_rounds(node_program.rounds(g, inputs)
+                               if rounds is None else rounds)
+
+
+def _round_bar(progress, budget, name):
+  """A tqdm bar over the rounds, or None."""
+  if not progress:
+    return None
+  from tqdm.auto import tqdm  # pylint: disable=import-outside-toplevel
+  return tqdm(total=budget, unit="round", desc=name)
+
+
+def _finish(node_program, g, inputs, states, deviation, budget, ran,
+            max_inbox, start) -> GraphRun:
+  """The :class:`GraphRun` of final ``states``: outputs against the
+  classical answer."""
+  outputs = np.asarray(node_program.output(states))
+  truth = np.asarray(node_program.truth(g, inputs))
+  return GraphRun(outputs, truth, bool(np.array_equal(outputs, truth)),
+                  deviation is None, deviation, budget, ran, max_inbox,
+                  round(time.perf_counter() - start, 4), states)
 
 
 def run_graph(node_program: node_lib.NodeProgram, g: graphs_lib.Graph,
@@ -248,16 +282,9 @@ def run_graph(node_program: node_lib.NodeProgram, g: graphs_lib.Graph,
     ([1, 1, 1, 1, 1, 1], True, 1)
   """
   node_program, predictor, readout = _setup(node_program, predictor, readout)
-  colours = (graphs_lib.distance2_colouring(g, node_program.slots)
-             if colours is None else colours)
-  states = node_program.initial(g, colours, inputs)
-  budget = _check_rounds(node_program.rounds(g, inputs) if rounds is None
-                         else rounds)
+  states, budget = _start(node_program, g, inputs, colours, rounds)
   start = time.perf_counter()
-  bar = None
-  if progress:
-    from tqdm.auto import tqdm  # pylint: disable=import-outside-toplevel
-    bar = tqdm(total=budget, unit="round", desc=node_program.name)
+  bar = _round_bar(progress, budget, node_program.name)
   try:
     states, deviation, max_inbox, ran = _rounds(
         node_program.program, node_program.outbox,
@@ -268,11 +295,8 @@ def run_graph(node_program: node_lib.NodeProgram, g: graphs_lib.Graph,
   finally:
     if bar is not None:
       bar.close()
-  outputs = np.asarray(node_program.output(states))
-  truth = np.asarray(node_program.truth(g, inputs))
-  return GraphRun(outputs, truth, bool(np.array_equal(outputs, truth)),
-                  deviation is None, deviation, budget, ran, max_inbox,
-                  round(time.perf_counter() - start, 4), states)
+  return _finish(node_program, g, inputs, states, deviation, budget, ran,
+                 max_inbox, start)
 
 
 # --- the round on devices ------------------------------------------------------
@@ -470,11 +494,7 @@ def run_graph_sharded(node_program: node_lib.NodeProgram,
   if not isinstance(mesh, jax.sharding.Mesh) or len(mesh.axis_names) != 1:
     raise ValueError(f"mesh must be a jax.sharding.Mesh with one axis (e.g. "
                      f"permjax.node_mesh()), got {mesh!r}")
-  colours = (graphs_lib.distance2_colouring(g, node_program.slots)
-             if colours is None else colours)
-  states = np.asarray(node_program.initial(g, colours, inputs), bool)
-  budget = _check_rounds(node_program.rounds(g, inputs) if rounds is None
-                         else rounds)
+  states, budget = _start(node_program, g, inputs, colours, rounds)
   start = time.perf_counter()
   program, split = node_program.program, node_program.outbox
   ones, zeros = program.requirements()
@@ -517,10 +537,7 @@ def run_graph_sharded(node_program: node_lib.NodeProgram,
            "moving": jnp.bool_(True), "deviation": jnp.int32(0),
            "collided": jnp.bool_(False), "max_inbox": jnp.int32(0),
            "collision": jnp.zeros(4, jnp.int32)}
-  bar = None
-  if progress:
-    from tqdm.auto import tqdm  # pylint: disable=import-outside-toplevel
-    bar = tqdm(total=budget, unit="round", desc=node_program.name)
+  bar = _round_bar(progress, budget, node_program.name)
   try:
     while True:
       before = int(carry["round"])
@@ -541,18 +558,11 @@ def run_graph_sharded(node_program: node_lib.NodeProgram,
       bar.close()
   if bool(carry["collided"]):
     r, at, col, top = (int(v) for v in np.asarray(carry["collision"]))
-    raise SlotCollisionError(
-        f"{node_program.name} on {g.name}, round {r}: outbox bit {col} of "
-        f"node {at} sums to {top} (at most one writer per slot; is the "
-        f"colouring distance-2?)")
-  final = np.asarray(carry["states"])[:g.n]
-  deviation = int(carry["deviation"]) or None
-  outputs = np.asarray(node_program.output(final))
-  truth = np.asarray(node_program.truth(g, inputs))
-  return GraphRun(outputs, truth, bool(np.array_equal(outputs, truth)),
-                  deviation is None, deviation, budget, int(carry["round"]),
-                  int(carry["max_inbox"]),
-                  round(time.perf_counter() - start, 4), final)
+    raise _collision(f"{node_program.name} on {g.name}", r, at, col, top)
+  return _finish(node_program, g, inputs,
+                 np.asarray(carry["states"])[:g.n],
+                 int(carry["deviation"]) or None, budget, int(carry["round"]),
+                 int(carry["max_inbox"]), start)
 
 
 # --- test sets and union bounds ---------------------------------------------
