@@ -334,3 +334,24 @@ def test_count_decisions_or_rule_shortcut():
   bits = high.read(n, c1, ref)
   assert bits is not ref and not np.array_equal(bits, ref)
   assert np.array_equal(bits, high.read(n, c1))
+
+
+def test_predictor_output_shape_is_checked():
+  """A predictor answering with the wrong shape gets one error naming it,
+  from the executor and from the graph driver alike."""
+
+  class Short:
+    members, kernel = 1, "ntk"
+
+    def __call__(self, program, x):
+      return np.zeros((len(x), program.D - 1))
+
+  prog = permjax.program("addition", 2)
+  with pytest.raises(ValueError, match=(r"outputs of shape \(16, 5\) for 16 "
+                                       r"states; addition\(m=2\) needs "
+                                       r"\(16, D=6\)")):
+    permjax.execute(prog, Short(), permjax.readout.zero())
+  fl = permjax.flooding_program(1, 2)
+  with pytest.raises(ValueError, match="outputs of shape"):
+    permjax.run_graph(fl, permjax.graphs.path_graph(3),
+                      {"source": 0, "message": 1}, predictor=Short())

@@ -200,20 +200,8 @@ def _run_batch(program, predictor, readout, sa, sb, until_first_error,
     matched = program.matches_unchecked(cur)
     c1 = program.writes_of(matched)
     ref = c1 > 0
-    if decisions is not None:  # no encodings, no float arithmetic
-      nxt = decisions.read(program.count_matches(matched), c1, ref)
-    elif hasattr(predictor, "from_counts"):  # a batch-calibrated readout
-      n = matched.sum(1)
-      outputs = predictor.from_counts(program, n, c1)
-      nxt = readout.bits_at(outputs, n, program.k, predictor.members)
-    else:
-      x = program.encode_matches(matched)
-      outputs = np.asarray(predictor(program, x), np.float64)
-      if outputs.shape != (len(run), program.D):
-        raise ValueError(f"the predictor returned outputs of shape "
-                         f"{outputs.shape} for {len(run)} states; "
-                         f"{program.name} needs ({len(run)}, D={program.D})")
-      nxt = readout.bits(outputs, x, predictor.members)
+    nxt = predictors.read_step(program, predictor, readout, matched, c1,
+                               ref, decisions)
     # (B, D) arrays here are views of bit-major (D, B) ones: reduce over
     # their rows, and keep them bit-major when compacting.
     wrong = (np.zeros(len(run), bool) if nxt is ref

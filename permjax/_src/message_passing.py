@@ -101,15 +101,8 @@ def _predict(program, predictor, readout, matched, decisions=None):
   ref = c1 > 0
   if predictor is None:
     return ref, ref
-  if decisions is not None:
-    return decisions.read(program.count_matches(matched), c1, ref), ref
-  if hasattr(predictor, "from_counts"):  # a batch-calibrated readout
-    n = matched.sum(1)
-    outputs = predictor.from_counts(program, n, c1)
-    return readout.bits_at(outputs, n, program.k, predictor.members), ref
-  x = program.encode_matches(matched)
-  outputs = np.asarray(predictor(program, x), np.float64)
-  return readout.bits(outputs, x, predictor.members), ref
+  return predictors.read_step(program, predictor, readout, matched, c1, ref,
+                             decisions), ref
 
 
 def _rounds(program, split, closed, states, budget, predictor, readout, *,

@@ -314,6 +314,41 @@ class CountDecisions:
     return bits.T
 
 
+def read_step(program: tpl.Program, predictor, readout, matched, c1,
+              or_bits, decisions=None) -> np.ndarray:
+  """The bits ``readout`` reads from ``predictor`` at states with
+  ``matched`` templates ``(B, T)`` and writer counts ``c1`` ``(B, D)``
+  (the OR rule's bits ``or_bits``): from ``decisions`` (the predictor's
+  :class:`CountDecisions`) where given, else from the float64 mean of the
+  counts (``from_counts``: a readout calibrated on each batch), else
+  through the encodings. One step of the executor and of both graph
+  drivers' host rounds.
+
+  Example:
+    >>> from permjax._src import readout as readout_lib
+    >>> from permjax._src.programs import addition
+    >>> prog = addition.addition_program(2)
+    >>> m = prog.matches(prog.initial_states([1], [3]))
+    >>> c1 = prog.writes_of(m)
+    >>> bits = read_step(prog, exact_mean(), readout_lib.zero(), m, c1, c1 > 0)
+    >>> bool(np.array_equal(bits, c1 > 0))
+    True
+  """
+  if decisions is not None:  # no encodings, no float arithmetic
+    return decisions.read(program.count_matches(matched), c1, or_bits)
+  if hasattr(predictor, "from_counts"):  # a batch-calibrated readout
+    n = matched.sum(1)
+    outputs = predictor.from_counts(program, n, c1)
+    return readout.bits_at(outputs, n, program.k, predictor.members)
+  x = program.encode_matches(matched)
+  outputs = np.asarray(predictor(program, x), np.float64)
+  if outputs.shape != (len(x), program.D):
+    raise ValueError(f"the predictor returned outputs of shape "
+                     f"{outputs.shape} for {len(x)} states; {program.name} "
+                     f"needs ({len(x)}, D={program.D})")
+  return readout.bits(outputs, x, predictor.members)
+
+
 def exact_mean(kernel: str = "ntk", spec=None) -> ExactMean:
   """The infinite-width mean predictor (see :class:`ExactMean`).
 
