@@ -156,8 +156,19 @@ def test_bad_input_is_refused():
   test = permjax.graph_test_set(fl, [(G.path_graph(3), FLOOD)])
   table = permjax.EnsembleMean(prog, test, np.zeros((len(test.x), prog.D)),
                                1, {"kernel": "ntk"})
-  with pytest.raises(ValueError, match="EnsembleMean is neither"):
+  with pytest.raises(ValueError, match="EnsembleMean: it is neither"):
     permjax.run_graph_sharded(fl, G.path_graph(3), FLOOD, predictor=table)
+
+  class OldStyle(_ThroughEncodings):  # count-determined, no weights
+    def from_counts(self, program, n, c1):
+      return self.mean.from_counts(program, n, c1)
+
+  old = OldStyle(permjax.exact_mean())
+  with pytest.raises(ValueError, match="OldStyle: its from_counts takes no "
+                     "weights"):
+    permjax.run_graph_sharded(fl, G.path_graph(3), FLOOD, predictor=old)
+  host = permjax.run_graph(fl, G.path_graph(3), FLOOD, predictor=old)
+  assert host.correct  # the host driver reads it from the float64 mean
   other = permjax.flooding_program(1, 3).program
   with pytest.raises(ValueError, match="this ensemble was built for flood"):
     table(other, np.zeros((1, other.k)))
@@ -219,6 +230,8 @@ def test_network_average_is_the_grown_ensemble(flooding_networks):
   set's encodings the average equals the tabulated ensemble's."""
   import jax  # pylint: disable=import-outside-toplevel
   fl, avg = flooding_networks
+  assert avg.status.tolist() == ["converged"] * 8
+  assert avg.final_loss.shape == (8,) and (avg.final_loss < 1e-6).all()
   test = permjax.graph_test_set(fl, [(G.cycle_graph(8), FLOOD)])
   source = permjax.network_member_source(
       permjax.MLPSpec(width=512), permjax.training_examples(fl.program),

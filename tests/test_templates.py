@@ -316,6 +316,15 @@ def test_count_decisions_bad_input():
   with pytest.raises(TypeError, match="must accept"):
     permjax.CountDecisions(prog, OldStyle(), permjax.readout.zero())
 
+  class NoCounts:  # a predictor of encodings only
+    members, kernel = 1, "ntk"
+
+    def __call__(self, program, x):
+      return np.zeros((len(x), program.D))
+
+  with pytest.raises(TypeError, match="NoCounts has no from_counts"):
+    permjax.CountDecisions(prog, NoCounts(), permjax.readout.zero())
+
 
 def test_count_decisions_or_rule_shortcut():
   """Where every needed decision is "written at least once" the OR rule's

@@ -421,7 +421,8 @@ def run_graph_sharded(node_program: node_lib.NodeProgram,
   driver wins where a front crosses a long graph. Predictors:
 
   * count-determined ones — the OR rule (``None``) or one with
-    ``from_counts`` (:func:`permjax.exact_mean`): their decisions are made
+    ``from_counts(program, n, c1, weights=None)``
+    (:func:`permjax.exact_mean`): their decisions are made
     on the host in float64 once (:class:`permjax.CountDecisions`) and the
     devices only look them up, so the result equals :func:`run_graph`'s
     bit for bit;
@@ -468,19 +469,25 @@ def run_graph_sharded(node_program: node_lib.NodeProgram,
     ([1, 1, 1, 1, 1, 1], True, True)
   """
   node_program, predictor, readout = _setup(node_program, predictor, readout)
-  apply = getattr(predictor, "device_apply", None)
+  average = isinstance(predictor, predictors.NetworkAverage)
   if predictor is not None and not readout.analytic:
     raise ValueError(f"the {readout.rule} readout sets its thresholds from "
                      f"each batch's outputs; run_graph_sharded needs "
                      f"analytic ones (use permjax.run_graph)")
-  if predictor is not None and apply is None and not predictors.reads_counts(
+  if predictor is not None and not average and not predictors.reads_counts(
       predictor, readout):
+    method = getattr(predictor, "from_counts", None)
+    why = ("its from_counts takes no weights argument (the device table "
+           "reads one column per distinct column weight: accept "
+           "weights=None)" if method is not None else
+           "it is neither (an ensemble tabulated on a test set runs with "
+           "permjax.run_graph)")
     raise ValueError(f"run_graph_sharded runs the OR rule, count-determined "
-                     f"predictors (from_counts: permjax.exact_mean()) and "
-                     f"network averages (permjax.network_average); "
-                     f"{type(predictor).__name__} is neither (an ensemble "
-                     f"tabulated on a test set runs with permjax.run_graph)")
-  if apply is not None:
+                     f"predictors (from_counts(program, n, c1, weights=None):"
+                     f" permjax.exact_mean()) and network averages "
+                     f"(permjax.network_average); {type(predictor).__name__}"
+                     f": {why}")
+  if average:
     predictor.check(node_program.program)
   rounds_per_call = validation.integer("rounds_per_call", rounds_per_call, 1)
   mesh = node_mesh() if mesh is None else mesh
@@ -498,9 +505,10 @@ def run_graph_sharded(node_program: node_lib.NodeProgram,
                np.float32)}
   if predictor is not None:
     decisions = predictors.CountDecisions(
-        program, None if apply is not None else predictor, readout)
+        program, None if average else predictor, readout)
     const["fixed"] = decisions.fixed
-  if apply is not None:
+  apply = predictor.device_apply if average else None
+  if average:
     dtype = np.dtype(predictor.nets.config.jnp_dtype)
     const["params"] = predictor.params
     const["pad_row"] = np.zeros(program.k - program.T, dtype)

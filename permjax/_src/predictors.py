@@ -182,7 +182,8 @@ class CountDecisions:
   The exact mean of a template state at output ``j`` depends only on the
   number ``n`` of matched templates, the number ``c`` of them that write
   ``j`` and the column weight ``C_j`` (docs/theory/templates.md §3.1), and
-  so does every readout of it. ``table[n, c, column_class[j]]`` holds that
+  so does every readout of it with analytic thresholds (not
+  ``self_calibrated``, whose thresholds come from each batch). ``table[n, c, column_class[j]]`` holds that
   bit, computed once by the float64 path itself (``predictor.from_counts``
   then ``readout.bits_at``), rows added as larger ``n`` arrive; the
   readout's fixed-zero columns are :attr:`fixed`. The executor and the
@@ -214,6 +215,12 @@ class CountDecisions:
     if readout.fixed_zeros and readout.fixed_zeros[-1] >= program.D:
       raise ValueError(f"fixed_zeros column {readout.fixed_zeros[-1]} is "
                        f"outside the {program.D} outputs of {program.name}")
+    if predictor is not None and getattr(predictor, "from_counts",
+                                         None) is None:
+      raise TypeError(f"{type(predictor).__name__} has no from_counts: its "
+                      f"outputs are not a function of the counts (n, c, "
+                      f"column weight), so they have no count table (read "
+                      f"them through the encodings)")
     if predictor is not None and not reads_counts(predictor, readout):
       raise TypeError(f"{type(predictor).__name__}.from_counts must accept "
                       f"(program, n, c1, weights=None): the decisions read "
@@ -320,8 +327,9 @@ def read_step(program: tpl.Program, predictor, readout, matched, c1,
   ``matched`` templates ``(B, T)`` and writer counts ``c1`` ``(B, D)``
   (the OR rule's bits ``or_bits``): from ``decisions`` (the predictor's
   :class:`CountDecisions`) where given, else from the float64 mean of the
-  counts (``from_counts``: a readout calibrated on each batch), else
-  through the encodings. One step of the executor and of both graph
+  counts where the predictor has ``from_counts`` (used when no table
+  serves: a readout calibrated on each batch, or a ``from_counts`` without
+  ``weights``), else through the encodings. One step of the executor and of both graph
   drivers' host rounds.
 
   Example:
@@ -336,7 +344,7 @@ def read_step(program: tpl.Program, predictor, readout, matched, c1,
   """
   if decisions is not None:  # no encodings, no float arithmetic
     return decisions.read(program.count_matches(matched), c1, or_bits)
-  if hasattr(predictor, "from_counts"):  # a batch-calibrated readout
+  if hasattr(predictor, "from_counts"):  # count-determined, no table
     n = matched.sum(1)
     outputs = predictor.from_counts(program, n, c1)
     return readout.bits_at(outputs, n, program.k, predictor.members)
@@ -471,6 +479,10 @@ class NetworkAverage:
     nets: the :class:`permjax.TrainedNetworks`.
     info: the member source's description (``regime``, ``kernel``, ...).
     kernel: the GP kernel the members follow (per-n readouts follow it).
+    status: ``(N,)`` the members' training statuses (``"converged"``,
+      ...), as :class:`EnsembleMean` keeps them: an average over members
+      that did not converge is not the trained ensemble the theory means.
+    final_loss: ``(N,)`` their final training losses.
   """
 
   def __init__(self, program: tpl.Program, nets: sources.TrainedNetworks,
@@ -490,6 +502,7 @@ class NetworkAverage:
     self.kernel = self.info.get("kernel")
     self.ids = np.arange(self.members)
     self.params = nets.stacked_params(self.ids)  # trains them now
+    self.status, self.final_loss = nets.training_of(self.ids)
 
   def check(self, program: tpl.Program) -> tpl.Program:
     """``program`` if these networks were trained for it; else one

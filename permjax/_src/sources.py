@@ -424,6 +424,15 @@ class TrainedNetworks:
           self._apply(stacked, block), np.float64)
     return out
 
+  def training_of(self, ids) -> tuple[np.ndarray, np.ndarray]:
+    """``(status, final_loss)`` of members ``ids`` (trained on first
+    request): their training statuses (``"converged"``, ...) and final
+    training losses, as a :class:`Members` record holds them."""
+    ids = check_member_ids(ids)
+    self._ensure(ids)
+    return (np.array([self._status[i] for i in ids.tolist()]),
+            np.array([self._loss[i] for i in ids.tolist()]))
+
   def source(self, x_test) -> MemberSource:
     """A :class:`MemberSource` on ``x_test`` (same members on any block)."""
     x_test = np.asarray(x_test)
@@ -431,6 +440,5 @@ class TrainedNetworks:
     def draw(ids):
       ids = check_member_ids(ids)
       out = self.outputs(ids, x_test)
-      return Members(out, np.array([self._status[i] for i in ids.tolist()]),
-                     np.array([self._loss[i] for i in ids.tolist()]))
+      return Members(out, *self.training_of(ids))
     return MemberSource(draw, self.info())
