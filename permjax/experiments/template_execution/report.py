@@ -140,15 +140,16 @@ def markdown(rows: list[dict]) -> str:
            or r.get("N_seeds90") is not None
            or r.get("seeds_exact_at_end") is not None]
   if extra:
-    lines += ["", "| program | bits | regime | rule | grid bound, every pair "
-              "(P≥0.9) | failure rate per pair, 95% upper (at the last N) | "
-              "N from which ≥ 50% of seeds stay exact | "
+    lines += ["", "| program | bits | regime | width | rule | grid bound, "
+              "every pair (P≥0.9) | failure rate per pair, 95% upper (at the "
+              "last N) | N from which ≥ 50% of seeds stay exact | "
               "N from which ≥ 90% of seeds stay exact [95% bootstrap] | "
-              "seeds exact at the last N [95%] |", "|" + " --- |" * 9]
+              "seeds exact at the last N [95%] |", "|" + " --- |" * 10]
     for r in extra:
       rate = r.get("failure_rate_upper95")
       lines.append(
-          f"| {r['program']} | {r['bits']} | {r['regime']} | {r['rule']} | "
+          f"| {r['program']} | {r['bits']} | {r['regime']} | "
+          f"{_fmt(r['width'])} | {r['rule']} | "
           f"{_fmt(r.get('grid_bound_N90'))} | "
           f"{'—' if rate is None else f'{rate:.2g}'} | "
           f"{_fmt(r.get('N_seeds50'))} | "
