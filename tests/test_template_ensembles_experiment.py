@@ -5,6 +5,7 @@ import glob
 import json
 import os
 
+import numpy as np
 import pytest
 
 import permjax
@@ -63,6 +64,20 @@ def test_gp_regime_runs_a_pair_subset_when_encodings_exceed_the_limit():
   assert len(a) & (len(a) - 1) == 0  # a power of two
   a2, _, _ = run_lib.pairs_for(prog, 100)
   assert (a == a2).all()  # fixed
+  # the same prefix as a search down from a quarter of the pairs, which
+  # builds every candidate's test set (independent reference)
+  for limit in (30, 100, 400, 2000, 10 ** 6):
+    order = np.random.default_rng(256 + prog.k).permutation(256)
+    want = 256 if len(permjax.program_test_set(
+        prog, *prog.all_pairs()).x) <= limit else max(
+            c for c in (1, 2, 4, 8, 16, 32, 64) if len(
+                permjax.program_test_set(prog, *(
+                    p[order[:c]] for p in prog.all_pairs())).x) <= limit)
+    got, _, test = run_lib.pairs_for(prog, limit)
+    assert len(got) == want and len(test.x) <= limit, limit
+    assert (got == prog.all_pairs()[0][order[:want]]).all() or want == 256
+  with pytest.raises(run_lib.ExperimentError, match="gp_max_states=3 "):
+    run_lib.pairs_for(prog, 3)
 
 
 @pytest.mark.parametrize("changes,message", [
