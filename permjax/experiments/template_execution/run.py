@@ -105,11 +105,15 @@ def pairs_for(program: permjax.Program, limit: int, a=None, b=None):
   while count < cap:
     bigger = prefix(2 * count)
     if len(bigger[2].x) > limit:
-      return best
+      break
     best, count = bigger, 2 * count
-  # the cap fits: all pairs might too (a superset visits at least as many)
-  test = permjax.program_test_set(program, a, b)
-  return (a, b, test) if len(test.x) <= limit else best
+  else:  # the cap fits: all pairs might too (a superset visits as many)
+    test = permjax.program_test_set(program, a, b)
+    if len(test.x) <= limit:
+      return a, b, test
+  if not len(best[2].x):  # every smaller prefix visits no encoding either
+    _too_long(program, limit)
+  return best
 
 
 def _too_long(program, limit):
