@@ -86,11 +86,6 @@ def pairs_for(program: permjax.Program, limit: int, a=None, b=None):
   """
   if a is None:
     a, b = program.all_pairs()
-  if len(a) <= 1:
-    test = permjax.program_test_set(program, a, b)
-    if len(test.x) <= limit:
-      return a, b, test
-    _too_long(program, limit)
   order = np.random.default_rng(len(a) + program.k).permutation(len(a))
   cap = 1 << max(0, len(a).bit_length() - 2)
 
